@@ -1,0 +1,82 @@
+// swift-tools-version:6.0
+//
+// sriov-operator: an SR-IOV network operator in Swift.
+// Layers point down only: executables -> services -> renderer / host / RPC
+// -> API model -> C modules. See README.md for the map.
+import PackageDescription
+
+/// Settings shared by every Swift target. Swift 6 language mode (strict
+/// concurrency checking) is the default of this tools version.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "sriov-operator",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sriovctl", targets: ["sriovctl"]),
+        .library(name: "SriovAPI", targets: ["SriovAPI"]),
+        .library(name: "SriovRender", targets: ["SriovRender"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+    ],
+    targets: [
+        // ---- C layer: one thin target per system library, one shim target,
+        // ---- and the committed protoc-c output.
+        .systemLibrary(
+            name: "CNGHTTP2", pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(
+            name: "CProtobufC", pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]),
+        .target(name: "CSriovShims", dependencies: ["COpenSSL"]),
+        .target(name: "CSriovProto", dependencies: ["CProtobufC"]),
+
+        // ---- Wire-level message model: generated Swift value types with
+        // ---- protobuf-c conversions. No I/O.
+        .target(
+            name: "SriovProto", dependencies: ["CSriovProto", "CProtobufC"],
+            swiftSettings: swiftSettings),
+
+        // ---- Domain: the API model (CR codecs, defaults, validation) and the
+        // ---- pure renderer.
+        .target(
+            name: "SriovAPI",
+            dependencies: ["SriovProto", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "SriovRender", dependencies: ["SriovAPI", "SriovProto"],
+            swiftSettings: swiftSettings),
+
+        // ---- Executables.
+        .executableTarget(
+            name: "sriovctl",
+            dependencies: [
+                "SriovAPI", "SriovRender", "SriovProto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // ---- Tests mirror Sources.
+        .target(
+            name: "SriovTestSupport", dependencies: ["SriovProto", "SriovAPI"],
+            path: "Tests/SriovTestSupport", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovProtoTests", dependencies: ["SriovProto", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovAPITests", dependencies: ["SriovAPI", "SriovProto", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovRenderTests",
+            dependencies: ["SriovRender", "SriovAPI", "SriovProto", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+    ]
+)

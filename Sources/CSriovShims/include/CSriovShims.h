@@ -1,0 +1,47 @@
+#ifndef CSRIOVSHIMS_H
+#define CSRIOVSHIMS_H
+/*
+ * C shims for what Swift cannot import directly: OpenSSL function-like
+ * macros, <sys/epoll.h>, accept4 and other _GNU_SOURCE functions.
+ * Every exported symbol is prefixed with CSriovShims_.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <openssl/ssl.h>
+
+/* --- sockets --- */
+int CSriovShims_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+int CSriovShims_SOCK_NONBLOCK(void);
+int CSriovShims_SOCK_CLOEXEC(void);
+
+/* --- epoll --- */
+int CSriovShims_epoll_create(void);
+int CSriovShims_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+int CSriovShims_epoll_wait(int epfd, struct epoll_event *events, int maxevents, int timeout);
+uint64_t CSriovShims_epoll_event_data(const struct epoll_event *event);
+uint32_t CSriovShims_epoll_event_events(const struct epoll_event *event);
+
+/* --- OpenSSL macros --- */
+int CSriovShims_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version);
+int CSriovShims_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version);
+long CSriovShims_SSL_CTX_set_mode(SSL_CTX *ctx, long mode);
+long CSriovShims_SSL_CTX_set_options(SSL_CTX *ctx, long options);
+int CSriovShims_SSL_set_tlsext_host_name(SSL *ssl, const char *name);
+int CSriovShims_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list);
+long CSriovShims_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode);
+int CSriovShims_TLS1_2_VERSION(void);
+int CSriovShims_TLS1_3_VERSION(void);
+long CSriovShims_SSL_MODE_RELEASE_BUFFERS(void);
+long CSriovShims_SSL_MODE_ENABLE_PARTIAL_WRITE(void);
+long CSriovShims_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER(void);
+long CSriovShims_SSL_OP_NO_RENEGOTIATION(void);
+long CSriovShims_SSL_OP_NO_COMPRESSION(void);
+long CSriovShims_SSL_OP_CIPHER_SERVER_PREFERENCE(void);
+void CSriovShims_ERR_clear_error(void);
+
+/* Releases unused heap memory back to the OS (glibc malloc_trim). */
+int CSriovShims_malloc_trim(size_t pad);
+
+#endif
