@@ -16,6 +16,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sriovctl", targets: ["sriovctl"]),
+        .executable(name: "sriov-controller", targets: ["sriov-controller"]),
         .library(name: "SriovAPI", targets: ["SriovAPI"]),
         .library(name: "SriovRender", targets: ["SriovRender"]),
     ],
@@ -55,7 +56,27 @@ let package = Package(
             name: "SriovRender", dependencies: ["SriovAPI", "SriovProto"],
             swiftSettings: swiftSettings),
 
+        // ---- RPC: gRPC wire protocol over HTTP/2 (nghttp2) and TLS (OpenSSL).
+        .target(
+            name: "SriovGRPC",
+            dependencies: [
+                "CNGHTTP2", "COpenSSL", "CSriovShims", "SriovProto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
         // ---- Executables.
+        .executableTarget(
+            name: "sriov-controller",
+            dependencies: [
+                "SriovGRPC", "SriovProto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "sriov-render-bench", dependencies: ["SriovRender", "SriovAPI", "SriovProto"],
+            path: "Benchmarks/sriov-render-bench", swiftSettings: swiftSettings),
         .executableTarget(
             name: "sriovctl",
             dependencies: [
@@ -73,6 +94,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovAPITests", dependencies: ["SriovAPI", "SriovProto", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovGRPCTests",
+            dependencies: ["SriovGRPC", "SriovProto", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovRenderTests",
