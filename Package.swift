@@ -91,6 +91,7 @@ let package = Package(
             path: "Tests/SriovTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovProtoTests", dependencies: ["SriovProto", "SriovTestSupport"],
+            exclude: ["Python"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovAPITests", dependencies: ["SriovAPI", "SriovProto", "SriovTestSupport"],

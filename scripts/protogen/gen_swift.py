@@ -438,8 +438,9 @@ class Generator:
                 elem = self.from_c(shape, "e!")
             else:
                 elem = self.from_c(shape, "e")
-            return ("        self.%s = try ProtobufCBridge.array(m.%s, count: m.n_%s) { e in %s }\n"
-                    % (s, cn, cn, elem))
+            prefix = "try " if "try " in elem else ""
+            return ("        self.%s = %sProtobufCBridge.array(m.%s, count: m.n_%s) { e in %s }\n"
+                    % (s, prefix, cn, cn, elem))
         if k == "map":
             kx = self.from_c(fm["key"], "e.pointee.key")
             vshape = fm["value"]
@@ -580,6 +581,13 @@ class Generator:
             for ch in chunks:
                 out.append("                %s\n" % ch)
             out.append('                """),\n')
+        out.append("    ]\n\n")
+        out.append("    /// Every generated message type, by fully-qualified proto name.\n")
+        out.append("    public static let messageTypes: [String: any ProtobufMessage.Type] = [\n")
+        for full in sorted(self.types):
+            info = self.types[full]
+            if info.kind == "message" and not info.is_map_entry:
+                out.append('        "%s": %s.self,\n' % (full[1:], info.swift))
         out.append("    ]\n}\n")
         return "".join(out)
 

@@ -191,57 +191,120 @@ public enum ProtoFileRegistry {
                 """),
         ProtoFile(
             name: "sriov/v1/operator.proto",
-            dependencies: ["sriov/v1/meta.proto", "sriov/v1/policy.proto", "sriov/v1/network.proto", "sriov/v1/nodestate.proto"],
+            dependencies: ["sriov/v1/policy.proto", "sriov/v1/network.proto", "sriov/v1/nodestate.proto"],
             symbols: ["sriov.v1.ApplyNetworkRequest", "sriov.v1.ApplyNetworkResponse", "sriov.v1.ApplyPolicyRequest", "sriov.v1.ApplyPolicyResponse", "sriov.v1.DeleteRequest", "sriov.v1.DeleteResponse", "sriov.v1.DryRunPolicyRequest", "sriov.v1.DryRunPolicyResponse", "sriov.v1.GetRequest", "sriov.v1.InterfaceChange", "sriov.v1.ListNetworksResponse", "sriov.v1.ListNodeStatesResponse", "sriov.v1.ListPoliciesResponse", "sriov.v1.ListRequest", "sriov.v1.NodeChange", "sriov.v1.NodeStateEvent", "sriov.v1.NodeStateEvent.Type", "sriov.v1.Operator", "sriov.v1.Operator.ApplyNetwork", "sriov.v1.Operator.ApplyPolicy", "sriov.v1.Operator.DeleteNetwork", "sriov.v1.Operator.DeletePolicy", "sriov.v1.Operator.DryRunPolicy", "sriov.v1.Operator.GetNetwork", "sriov.v1.Operator.GetNodeState", "sriov.v1.Operator.GetPolicy", "sriov.v1.Operator.ListNetworks", "sriov.v1.Operator.ListNodeStates", "sriov.v1.Operator.ListPolicies", "sriov.v1.Operator.WatchNodeStates", "sriov.v1.PolicyConflict", "sriov.v1.WatchRequest"],
             services: ["sriov.v1.Operator"],
             descriptorBase64: """
-                Chdzcmlvdi92MS9vcGVyYXRvci5wcm90bxIIc3Jpb3YudjEaE3NyaW92L3YxL21ldGEucHJvdG8aFXNyaW92L3YxL3BvbGljeS5w
-                cm90bxoWc3Jpb3YvdjEvbmV0d29yay5wcm90bxoYc3Jpb3YvdjEvbm9kZXN0YXRlLnByb3RvIooBChJBcHBseVBvbGljeVJlcXVl
-                c3QSOAoGcG9saWN5GAEgASgLMiAuc3Jpb3YudjEuU3Jpb3ZOZXR3b3JrTm9kZVBvbGljeVIGcG9saWN5EjoKGWV4cGVjdGVkX3Jl
-                c291cmNlX3ZlcnNpb24YAiABKAlSF2V4cGVjdGVkUmVzb3VyY2VWZXJzaW9uIpABChNBcHBseVBvbGljeVJlc3BvbnNlEjgKBnBv
-                bGljeRgBIAEoCzIgLnNyaW92LnYxLlNyaW92TmV0d29ya05vZGVQb2xpY3lSBnBvbGljeRIYCgdjcmVhdGVkGAIgASgIUgdjcmVh
-                dGVkEiUKDmFmZmVjdGVkX25vZGVzGAMgAygJUg1hZmZlY3RlZE5vZGVzIoMBChNBcHBseU5ldHdvcmtSZXF1ZXN0EjAKB25ldHdv
-                cmsYASABKAsyFi5zcmlvdi52MS5Tcmlvdk5ldHdvcmtSB25ldHdvcmsSOgoZZXhwZWN0ZWRfcmVzb3VyY2VfdmVyc2lvbhgCIAEo
-                CVIXZXhwZWN0ZWRSZXNvdXJjZVZlcnNpb24iYgoUQXBwbHlOZXR3b3JrUmVzcG9uc2USMAoHbmV0d29yaxgBIAEoCzIWLnNyaW92
-                LnYxLlNyaW92TmV0d29ya1IHbmV0d29yaxIYCgdjcmVhdGVkGAIgASgIUgdjcmVhdGVkIj4KCkdldFJlcXVlc3QSHAoJbmFtZXNw
-                YWNlGAEgASgJUgluYW1lc3BhY2USEgoEbmFtZRgCIAEoCVIEbmFtZSKOAQoLTGlzdFJlcXVlc3QSHAoJbmFtZXNwYWNlGAEgASgJ
-                UgluYW1lc3BhY2USJQoObGFiZWxfc2VsZWN0b3IYAiABKAlSDWxhYmVsU2VsZWN0b3ISGwoJcGFnZV9zaXplGAMgASgFUghwYWdl
-                U2l6ZRIdCgpwYWdlX3Rva2VuGAQgASgJUglwYWdlVG9rZW4ioQEKFExpc3RQb2xpY2llc1Jlc3BvbnNlEjYKBWl0ZW1zGAEgAygL
-                MiAuc3Jpb3YudjEuU3Jpb3ZOZXR3b3JrTm9kZVBvbGljeVIFaXRlbXMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFn
-                ZVRva2VuEikKEHJlc291cmNlX3ZlcnNpb24YAyABKAlSD3Jlc291cmNlVmVyc2lvbiKXAQoUTGlzdE5ldHdvcmtzUmVzcG9uc2US
-                LAoFaXRlbXMYASADKAsyFi5zcmlvdi52MS5Tcmlvdk5ldHdvcmtSBWl0ZW1zEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4
-                dFBhZ2VUb2tlbhIpChByZXNvdXJjZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZlcnNpb24iogEKFkxpc3ROb2RlU3RhdGVzUmVz
-                cG9uc2USNQoFaXRlbXMYASADKAsyHy5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlU3RhdGVSBWl0ZW1zEiYKD25leHRfcGFnZV90
-                b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbhIpChByZXNvdXJjZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZlcnNpb24ifQoNRGVs
-                ZXRlUmVxdWVzdBIcCgluYW1lc3BhY2UYASABKAlSCW5hbWVzcGFjZRISCgRuYW1lGAIgASgJUgRuYW1lEjoKGWV4cGVjdGVkX3Jl
-                c291cmNlX3ZlcnNpb24YAyABKAlSF2V4cGVjdGVkUmVzb3VyY2VWZXJzaW9uIjcKDkRlbGV0ZVJlc3BvbnNlEiUKDmFmZmVjdGVk
-                X25vZGVzGAEgAygJUg1hZmZlY3RlZE5vZGVzImMKDFdhdGNoUmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lEj8KHHJlc3VtZV9m
-                cm9tX3Jlc291cmNlX3ZlcnNpb24YAiABKAlSGXJlc3VtZUZyb21SZXNvdXJjZVZlcnNpb24igAIKDk5vZGVTdGF0ZUV2ZW50EjEK
-                BHR5cGUYASABKA4yHS5zcmlvdi52MS5Ob2RlU3RhdGVFdmVudC5UeXBlUgR0eXBlEj4KCm5vZGVfc3RhdGUYAiABKAsyHy5zcmlv
-                di52MS5Tcmlvdk5ldHdvcmtOb2RlU3RhdGVSCW5vZGVTdGF0ZRIpChByZXNvdXJjZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZl
-                cnNpb24iUAoEVHlwZRIUChBUWVBFX1VOU1BFQ0lGSUVEEAASCQoFQURERUQQARIMCghNT0RJRklFRBACEgsKB0RFTEVURUQQAxIM
-                CghCT09LTUFSSxAEIk8KE0RyeVJ1blBvbGljeVJlcXVlc3QSOAoGcG9saWN5GAEgASgLMiAuc3Jpb3YudjEuU3Jpb3ZOZXR3b3Jr
-                Tm9kZVBvbGljeVIGcG9saWN5IooBCg9JbnRlcmZhY2VDaGFuZ2USHwoLcGNpX2FkZHJlc3MYASABKAlSCnBjaUFkZHJlc3MSKwoG
-                YmVmb3JlGAIgASgLMhMuc3Jpb3YudjEuSW50ZXJmYWNlUgZiZWZvcmUSKQoFYWZ0ZXIYAyABKAsyEy5zcmlvdi52MS5JbnRlcmZh
-                Y2VSBWFmdGVyImQKCk5vZGVDaGFuZ2USGwoJbm9kZV9uYW1lGAEgASgJUghub2RlTmFtZRI5CgppbnRlcmZhY2VzGAIgAygLMhku
-                c3Jpb3YudjEuSW50ZXJmYWNlQ2hhbmdlUgppbnRlcmZhY2VzIrsBCg5Qb2xpY3lDb25mbGljdBIWCgZyZWFzb24YASABKAlSBnJl
-                YXNvbhIWCgZwb2xpY3kYAiABKAlSBnBvbGljeRIhCgxvdGhlcl9wb2xpY3kYAyABKAlSC290aGVyUG9saWN5EhsKCW5vZGVfbmFt
-                ZRgEIAEoCVIIbm9kZU5hbWUSHwoLcGNpX2FkZHJlc3MYBSABKAlSCnBjaUFkZHJlc3MSGAoHbWVzc2FnZRgGIAEoCVIHbWVzc2Fn
-                ZSKrAQoURHJ5UnVuUG9saWN5UmVzcG9uc2USLgoHY2hhbmdlcxgBIAMoCzIULnNyaW92LnYxLk5vZGVDaGFuZ2VSB2NoYW5nZXMS
-                NgoJY29uZmxpY3RzGAIgAygLMhguc3Jpb3YudjEuUG9saWN5Q29uZmxpY3RSCWNvbmZsaWN0cxIrChF2YWxpZGF0aW9uX2Vycm9y
-                cxgDIAMoCVIQdmFsaWRhdGlvbkVycm9yczLjBgoIT3BlcmF0b3ISSgoLQXBwbHlQb2xpY3kSHC5zcmlvdi52MS5BcHBseVBvbGlj
-                eVJlcXVlc3QaHS5zcmlvdi52MS5BcHBseVBvbGljeVJlc3BvbnNlEkMKCUdldFBvbGljeRIULnNyaW92LnYxLkdldFJlcXVlc3Qa
-                IC5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlUG9saWN5EkUKDExpc3RQb2xpY2llcxIVLnNyaW92LnYxLkxpc3RSZXF1ZXN0Gh4u
-                c3Jpb3YudjEuTGlzdFBvbGljaWVzUmVzcG9uc2USQQoMRGVsZXRlUG9saWN5Ehcuc3Jpb3YudjEuRGVsZXRlUmVxdWVzdBoYLnNy
-                aW92LnYxLkRlbGV0ZVJlc3BvbnNlEk0KDEFwcGx5TmV0d29yaxIdLnNyaW92LnYxLkFwcGx5TmV0d29ya1JlcXVlc3QaHi5zcmlv
-                di52MS5BcHBseU5ldHdvcmtSZXNwb25zZRI6CgpHZXROZXR3b3JrEhQuc3Jpb3YudjEuR2V0UmVxdWVzdBoWLnNyaW92LnYxLlNy
-                aW92TmV0d29yaxJFCgxMaXN0TmV0d29ya3MSFS5zcmlvdi52MS5MaXN0UmVxdWVzdBoeLnNyaW92LnYxLkxpc3ROZXR3b3Jrc1Jl
-                c3BvbnNlEkIKDURlbGV0ZU5ldHdvcmsSFy5zcmlvdi52MS5EZWxldGVSZXF1ZXN0Ghguc3Jpb3YudjEuRGVsZXRlUmVzcG9uc2US
-                RQoMR2V0Tm9kZVN0YXRlEhQuc3Jpb3YudjEuR2V0UmVxdWVzdBofLnNyaW92LnYxLlNyaW92TmV0d29ya05vZGVTdGF0ZRJJCg5M
-                aXN0Tm9kZVN0YXRlcxIVLnNyaW92LnYxLkxpc3RSZXF1ZXN0GiAuc3Jpb3YudjEuTGlzdE5vZGVTdGF0ZXNSZXNwb25zZRJFCg9X
-                YXRjaE5vZGVTdGF0ZXMSFi5zcmlvdi52MS5XYXRjaFJlcXVlc3QaGC5zcmlvdi52MS5Ob2RlU3RhdGVFdmVudDABEk0KDERyeVJ1
-                blBvbGljeRIdLnNyaW92LnYxLkRyeVJ1blBvbGljeVJlcXVlc3QaHi5zcmlvdi52MS5EcnlSdW5Qb2xpY3lSZXNwb25zZWIGcHJv
-                dG8z
+                Chdzcmlvdi92MS9vcGVyYXRvci5wcm90bxIIc3Jpb3YudjEaFXNyaW92L3YxL3BvbGljeS5wcm90bxoWc3Jpb3YvdjEvbmV0d29y
+                ay5wcm90bxoYc3Jpb3YvdjEvbm9kZXN0YXRlLnByb3RvIooBChJBcHBseVBvbGljeVJlcXVlc3QSOAoGcG9saWN5GAEgASgLMiAu
+                c3Jpb3YudjEuU3Jpb3ZOZXR3b3JrTm9kZVBvbGljeVIGcG9saWN5EjoKGWV4cGVjdGVkX3Jlc291cmNlX3ZlcnNpb24YAiABKAlS
+                F2V4cGVjdGVkUmVzb3VyY2VWZXJzaW9uIpABChNBcHBseVBvbGljeVJlc3BvbnNlEjgKBnBvbGljeRgBIAEoCzIgLnNyaW92LnYx
+                LlNyaW92TmV0d29ya05vZGVQb2xpY3lSBnBvbGljeRIYCgdjcmVhdGVkGAIgASgIUgdjcmVhdGVkEiUKDmFmZmVjdGVkX25vZGVz
+                GAMgAygJUg1hZmZlY3RlZE5vZGVzIoMBChNBcHBseU5ldHdvcmtSZXF1ZXN0EjAKB25ldHdvcmsYASABKAsyFi5zcmlvdi52MS5T
+                cmlvdk5ldHdvcmtSB25ldHdvcmsSOgoZZXhwZWN0ZWRfcmVzb3VyY2VfdmVyc2lvbhgCIAEoCVIXZXhwZWN0ZWRSZXNvdXJjZVZl
+                cnNpb24iYgoUQXBwbHlOZXR3b3JrUmVzcG9uc2USMAoHbmV0d29yaxgBIAEoCzIWLnNyaW92LnYxLlNyaW92TmV0d29ya1IHbmV0
+                d29yaxIYCgdjcmVhdGVkGAIgASgIUgdjcmVhdGVkIj4KCkdldFJlcXVlc3QSHAoJbmFtZXNwYWNlGAEgASgJUgluYW1lc3BhY2US
+                EgoEbmFtZRgCIAEoCVIEbmFtZSKOAQoLTGlzdFJlcXVlc3QSHAoJbmFtZXNwYWNlGAEgASgJUgluYW1lc3BhY2USJQoObGFiZWxf
+                c2VsZWN0b3IYAiABKAlSDWxhYmVsU2VsZWN0b3ISGwoJcGFnZV9zaXplGAMgASgFUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAQg
+                ASgJUglwYWdlVG9rZW4ioQEKFExpc3RQb2xpY2llc1Jlc3BvbnNlEjYKBWl0ZW1zGAEgAygLMiAuc3Jpb3YudjEuU3Jpb3ZOZXR3
+                b3JrTm9kZVBvbGljeVIFaXRlbXMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuEikKEHJlc291cmNlX3Zl
+                cnNpb24YAyABKAlSD3Jlc291cmNlVmVyc2lvbiKXAQoUTGlzdE5ldHdvcmtzUmVzcG9uc2USLAoFaXRlbXMYASADKAsyFi5zcmlv
+                di52MS5Tcmlvdk5ldHdvcmtSBWl0ZW1zEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbhIpChByZXNvdXJj
+                ZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZlcnNpb24iogEKFkxpc3ROb2RlU3RhdGVzUmVzcG9uc2USNQoFaXRlbXMYASADKAsy
+                Hy5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlU3RhdGVSBWl0ZW1zEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VU
+                b2tlbhIpChByZXNvdXJjZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZlcnNpb24ifQoNRGVsZXRlUmVxdWVzdBIcCgluYW1lc3Bh
+                Y2UYASABKAlSCW5hbWVzcGFjZRISCgRuYW1lGAIgASgJUgRuYW1lEjoKGWV4cGVjdGVkX3Jlc291cmNlX3ZlcnNpb24YAyABKAlS
+                F2V4cGVjdGVkUmVzb3VyY2VWZXJzaW9uIjcKDkRlbGV0ZVJlc3BvbnNlEiUKDmFmZmVjdGVkX25vZGVzGAEgAygJUg1hZmZlY3Rl
+                ZE5vZGVzImMKDFdhdGNoUmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lEj8KHHJlc3VtZV9mcm9tX3Jlc291cmNlX3ZlcnNpb24Y
+                AiABKAlSGXJlc3VtZUZyb21SZXNvdXJjZVZlcnNpb24igAIKDk5vZGVTdGF0ZUV2ZW50EjEKBHR5cGUYASABKA4yHS5zcmlvdi52
+                MS5Ob2RlU3RhdGVFdmVudC5UeXBlUgR0eXBlEj4KCm5vZGVfc3RhdGUYAiABKAsyHy5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2Rl
+                U3RhdGVSCW5vZGVTdGF0ZRIpChByZXNvdXJjZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZlcnNpb24iUAoEVHlwZRIUChBUWVBF
+                X1VOU1BFQ0lGSUVEEAASCQoFQURERUQQARIMCghNT0RJRklFRBACEgsKB0RFTEVURUQQAxIMCghCT09LTUFSSxAEIk8KE0RyeVJ1
+                blBvbGljeVJlcXVlc3QSOAoGcG9saWN5GAEgASgLMiAuc3Jpb3YudjEuU3Jpb3ZOZXR3b3JrTm9kZVBvbGljeVIGcG9saWN5IooB
+                Cg9JbnRlcmZhY2VDaGFuZ2USHwoLcGNpX2FkZHJlc3MYASABKAlSCnBjaUFkZHJlc3MSKwoGYmVmb3JlGAIgASgLMhMuc3Jpb3Yu
+                djEuSW50ZXJmYWNlUgZiZWZvcmUSKQoFYWZ0ZXIYAyABKAsyEy5zcmlvdi52MS5JbnRlcmZhY2VSBWFmdGVyImQKCk5vZGVDaGFu
+                Z2USGwoJbm9kZV9uYW1lGAEgASgJUghub2RlTmFtZRI5CgppbnRlcmZhY2VzGAIgAygLMhkuc3Jpb3YudjEuSW50ZXJmYWNlQ2hh
+                bmdlUgppbnRlcmZhY2VzIrsBCg5Qb2xpY3lDb25mbGljdBIWCgZyZWFzb24YASABKAlSBnJlYXNvbhIWCgZwb2xpY3kYAiABKAlS
+                BnBvbGljeRIhCgxvdGhlcl9wb2xpY3kYAyABKAlSC290aGVyUG9saWN5EhsKCW5vZGVfbmFtZRgEIAEoCVIIbm9kZU5hbWUSHwoL
+                cGNpX2FkZHJlc3MYBSABKAlSCnBjaUFkZHJlc3MSGAoHbWVzc2FnZRgGIAEoCVIHbWVzc2FnZSKrAQoURHJ5UnVuUG9saWN5UmVz
+                cG9uc2USLgoHY2hhbmdlcxgBIAMoCzIULnNyaW92LnYxLk5vZGVDaGFuZ2VSB2NoYW5nZXMSNgoJY29uZmxpY3RzGAIgAygLMhgu
+                c3Jpb3YudjEuUG9saWN5Q29uZmxpY3RSCWNvbmZsaWN0cxIrChF2YWxpZGF0aW9uX2Vycm9ycxgDIAMoCVIQdmFsaWRhdGlvbkVy
+                cm9yczLjBgoIT3BlcmF0b3ISSgoLQXBwbHlQb2xpY3kSHC5zcmlvdi52MS5BcHBseVBvbGljeVJlcXVlc3QaHS5zcmlvdi52MS5B
+                cHBseVBvbGljeVJlc3BvbnNlEkMKCUdldFBvbGljeRIULnNyaW92LnYxLkdldFJlcXVlc3QaIC5zcmlvdi52MS5Tcmlvdk5ldHdv
+                cmtOb2RlUG9saWN5EkUKDExpc3RQb2xpY2llcxIVLnNyaW92LnYxLkxpc3RSZXF1ZXN0Gh4uc3Jpb3YudjEuTGlzdFBvbGljaWVz
+                UmVzcG9uc2USQQoMRGVsZXRlUG9saWN5Ehcuc3Jpb3YudjEuRGVsZXRlUmVxdWVzdBoYLnNyaW92LnYxLkRlbGV0ZVJlc3BvbnNl
+                Ek0KDEFwcGx5TmV0d29yaxIdLnNyaW92LnYxLkFwcGx5TmV0d29ya1JlcXVlc3QaHi5zcmlvdi52MS5BcHBseU5ldHdvcmtSZXNw
+                b25zZRI6CgpHZXROZXR3b3JrEhQuc3Jpb3YudjEuR2V0UmVxdWVzdBoWLnNyaW92LnYxLlNyaW92TmV0d29yaxJFCgxMaXN0TmV0
+                d29ya3MSFS5zcmlvdi52MS5MaXN0UmVxdWVzdBoeLnNyaW92LnYxLkxpc3ROZXR3b3Jrc1Jlc3BvbnNlEkIKDURlbGV0ZU5ldHdv
+                cmsSFy5zcmlvdi52MS5EZWxldGVSZXF1ZXN0Ghguc3Jpb3YudjEuRGVsZXRlUmVzcG9uc2USRQoMR2V0Tm9kZVN0YXRlEhQuc3Jp
+                b3YudjEuR2V0UmVxdWVzdBofLnNyaW92LnYxLlNyaW92TmV0d29ya05vZGVTdGF0ZRJJCg5MaXN0Tm9kZVN0YXRlcxIVLnNyaW92
+                LnYxLkxpc3RSZXF1ZXN0GiAuc3Jpb3YudjEuTGlzdE5vZGVTdGF0ZXNSZXNwb25zZRJFCg9XYXRjaE5vZGVTdGF0ZXMSFi5zcmlv
+                di52MS5XYXRjaFJlcXVlc3QaGC5zcmlvdi52MS5Ob2RlU3RhdGVFdmVudDABEk0KDERyeVJ1blBvbGljeRIdLnNyaW92LnYxLkRy
+                eVJ1blBvbGljeVJlcXVlc3QaHi5zcmlvdi52MS5EcnlSdW5Qb2xpY3lSZXNwb25zZWIGcHJvdG8z
                 """),
+    ]
+
+    /// Every generated message type, by fully-qualified proto name.
+    public static let messageTypes: [String: any ProtobufMessage.Type] = [
+        "google.protobuf.BoolValue": GoogleProtobuf.BoolValue.self,
+        "google.protobuf.BytesValue": GoogleProtobuf.BytesValue.self,
+        "google.protobuf.DoubleValue": GoogleProtobuf.DoubleValue.self,
+        "google.protobuf.FloatValue": GoogleProtobuf.FloatValue.self,
+        "google.protobuf.Int32Value": GoogleProtobuf.Int32Value.self,
+        "google.protobuf.Int64Value": GoogleProtobuf.Int64Value.self,
+        "google.protobuf.StringValue": GoogleProtobuf.StringValue.self,
+        "google.protobuf.Timestamp": GoogleProtobuf.Timestamp.self,
+        "google.protobuf.UInt32Value": GoogleProtobuf.UInt32Value.self,
+        "google.protobuf.UInt64Value": GoogleProtobuf.UInt64Value.self,
+        "grpc.health.v1.HealthCheckRequest": GrpcHealthV1.HealthCheckRequest.self,
+        "grpc.health.v1.HealthCheckResponse": GrpcHealthV1.HealthCheckResponse.self,
+        "grpc.reflection.v1.ErrorResponse": GrpcReflectionV1.ErrorResponse.self,
+        "grpc.reflection.v1.ExtensionNumberResponse": GrpcReflectionV1.ExtensionNumberResponse.self,
+        "grpc.reflection.v1.ExtensionRequest": GrpcReflectionV1.ExtensionRequest.self,
+        "grpc.reflection.v1.FileDescriptorResponse": GrpcReflectionV1.FileDescriptorResponse.self,
+        "grpc.reflection.v1.ListServiceResponse": GrpcReflectionV1.ListServiceResponse.self,
+        "grpc.reflection.v1.ServerReflectionRequest": GrpcReflectionV1.ServerReflectionRequest.self,
+        "grpc.reflection.v1.ServerReflectionResponse": GrpcReflectionV1.ServerReflectionResponse.self,
+        "grpc.reflection.v1.ServiceResponse": GrpcReflectionV1.ServiceResponse.self,
+        "sriov.v1.ApplyNetworkRequest": SriovV1.ApplyNetworkRequest.self,
+        "sriov.v1.ApplyNetworkResponse": SriovV1.ApplyNetworkResponse.self,
+        "sriov.v1.ApplyPolicyRequest": SriovV1.ApplyPolicyRequest.self,
+        "sriov.v1.ApplyPolicyResponse": SriovV1.ApplyPolicyResponse.self,
+        "sriov.v1.Condition": SriovV1.Condition.self,
+        "sriov.v1.DeleteRequest": SriovV1.DeleteRequest.self,
+        "sriov.v1.DeleteResponse": SriovV1.DeleteResponse.self,
+        "sriov.v1.DryRunPolicyRequest": SriovV1.DryRunPolicyRequest.self,
+        "sriov.v1.DryRunPolicyResponse": SriovV1.DryRunPolicyResponse.self,
+        "sriov.v1.GetRequest": SriovV1.GetRequest.self,
+        "sriov.v1.Interface": SriovV1.Interface.self,
+        "sriov.v1.InterfaceChange": SriovV1.InterfaceChange.self,
+        "sriov.v1.InterfaceExt": SriovV1.InterfaceExt.self,
+        "sriov.v1.InventoryAck": SriovV1.InventoryAck.self,
+        "sriov.v1.InventoryReport": SriovV1.InventoryReport.self,
+        "sriov.v1.ListNetworksResponse": SriovV1.ListNetworksResponse.self,
+        "sriov.v1.ListNodeStatesResponse": SriovV1.ListNodeStatesResponse.self,
+        "sriov.v1.ListPoliciesResponse": SriovV1.ListPoliciesResponse.self,
+        "sriov.v1.ListRequest": SriovV1.ListRequest.self,
+        "sriov.v1.NicSelector": SriovV1.NicSelector.self,
+        "sriov.v1.NodeChange": SriovV1.NodeChange.self,
+        "sriov.v1.NodeConfig": SriovV1.NodeConfig.self,
+        "sriov.v1.NodeStateEvent": SriovV1.NodeStateEvent.self,
+        "sriov.v1.ObjectMeta": SriovV1.ObjectMeta.self,
+        "sriov.v1.PolicyConflict": SriovV1.PolicyConflict.self,
+        "sriov.v1.SriovNetwork": SriovV1.SriovNetwork.self,
+        "sriov.v1.SriovNetworkNodePolicy": SriovV1.SriovNetworkNodePolicy.self,
+        "sriov.v1.SriovNetworkNodePolicySpec": SriovV1.SriovNetworkNodePolicySpec.self,
+        "sriov.v1.SriovNetworkNodeState": SriovV1.SriovNetworkNodeState.self,
+        "sriov.v1.SriovNetworkNodeStateSpec": SriovV1.SriovNetworkNodeStateSpec.self,
+        "sriov.v1.SriovNetworkNodeStateStatus": SriovV1.SriovNetworkNodeStateStatus.self,
+        "sriov.v1.SriovNetworkSpec": SriovV1.SriovNetworkSpec.self,
+        "sriov.v1.SriovNetworkStatus": SriovV1.SriovNetworkStatus.self,
+        "sriov.v1.StatusAck": SriovV1.StatusAck.self,
+        "sriov.v1.StatusReport": SriovV1.StatusReport.self,
+        "sriov.v1.System": SriovV1.System.self,
+        "sriov.v1.VfGroup": SriovV1.VfGroup.self,
+        "sriov.v1.VirtualFunction": SriovV1.VirtualFunction.self,
+        "sriov.v1.WatchConfigRequest": SriovV1.WatchConfigRequest.self,
+        "sriov.v1.WatchRequest": SriovV1.WatchRequest.self,
     ]
 }

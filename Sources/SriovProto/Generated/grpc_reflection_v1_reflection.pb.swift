@@ -210,7 +210,7 @@ extension GrpcReflectionV1.FileDescriptorResponse: ProtobufCConvertible {
     public init(_cMessage p: UnsafePointer<Grpc__Reflection__V1__FileDescriptorResponse>) throws {
         self.init()
         let m = p.pointee
-        self.fileDescriptorProto = try ProtobufCBridge.array(m.file_descriptor_proto, count: m.n_file_descriptor_proto) { e in ProtobufCBridge.bytes(e) }
+        self.fileDescriptorProto = ProtobufCBridge.array(m.file_descriptor_proto, count: m.n_file_descriptor_proto) { e in ProtobufCBridge.bytes(e) }
     }
 
     public func _cMessage(in arena: ProtobufCArena) -> UnsafeMutablePointer<Grpc__Reflection__V1__FileDescriptorResponse> {
@@ -229,7 +229,7 @@ extension GrpcReflectionV1.ExtensionNumberResponse: ProtobufCConvertible {
         self.init()
         let m = p.pointee
         self.baseTypeName = try ProtobufCBridge.string(m.base_type_name)
-        self.extensionNumber = try ProtobufCBridge.array(m.extension_number, count: m.n_extension_number) { e in e }
+        self.extensionNumber = ProtobufCBridge.array(m.extension_number, count: m.n_extension_number) { e in e }
     }
 
     public func _cMessage(in arena: ProtobufCArena) -> UnsafeMutablePointer<Grpc__Reflection__V1__ExtensionNumberResponse> {
