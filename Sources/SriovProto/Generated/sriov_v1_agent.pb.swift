@@ -34,6 +34,7 @@ extension SriovV1 {
     public struct WatchConfigRequest: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.WatchConfigRequest"
 
+        /// Must equal the <name> of the caller's certificate.
         public var nodeName: String = ""
         /// Generation the agent applied last (0 = none); a config with this
         /// generation is still sent first so the agent can verify it.
@@ -45,10 +46,12 @@ extension SriovV1 {
     public struct NodeConfig: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.NodeConfig"
 
+        /// The node the config is for.
         public var nodeName: String = ""
         /// The node state's metadata.generation this config belongs to; increases
         /// with every change of the rendered spec.
         public var generation: Int64 = 0
+        /// The desired PFs; empty when no policy selects the node.
         public var spec: SriovV1.SriovNetworkNodeStateSpec = SriovV1.SriovNetworkNodeStateSpec()
         /// The device plugin's config for this node: {"resourceList":[...]} JSON.
         public var devicePluginConfig: String = ""
@@ -59,6 +62,7 @@ extension SriovV1 {
     public struct StatusReport: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.StatusReport"
 
+        /// Must equal the <name> of the caller's certificate.
         public var nodeName: String = ""
         /// Generation the report is about.
         public var generation: Int64 = 0

@@ -5,6 +5,7 @@ import CProtobufC
 import CSriovProto
 
 extension SriovV1 {
+    /// The desired L2 network.
     public struct SriovNetworkSpec: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.SriovNetworkSpec"
 
@@ -46,6 +47,7 @@ extension SriovV1 {
         public init() {}
     }
 
+    /// What the controller observed about the network.
     public struct SriovNetworkStatus: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.SriovNetworkStatus"
 
@@ -59,8 +61,11 @@ extension SriovV1 {
     public struct SriovNetwork: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.SriovNetwork"
 
+        /// metadata.name is required; it also names the NetworkAttachmentDefinition.
         public var metadata: SriovV1.ObjectMeta = SriovV1.ObjectMeta()
+        /// The desired network.
         public var spec: SriovV1.SriovNetworkSpec = SriovV1.SriovNetworkSpec()
+        /// Written by the controller only.
         public var status: SriovV1.SriovNetworkStatus = SriovV1.SriovNetworkStatus()
 
         public init() {}

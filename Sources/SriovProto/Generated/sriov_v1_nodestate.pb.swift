@@ -61,11 +61,13 @@ extension SriovV1 {
         public init() {}
     }
 
+    /// The desired configuration of one node, rendered from the policies.
     public struct SriovNetworkNodeStateSpec: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.SriovNetworkNodeStateSpec"
 
         /// Desired PFs, in the order the policies first touched them.
         public var interfaces: [SriovV1.Interface] = []
+        /// Node-wide settings.
         public var system: SriovV1.System = SriovV1.System()
 
         public init() {}
@@ -147,11 +149,13 @@ extension SriovV1 {
         public init() {}
     }
 
+    /// What the node's agent discovered and applied.
     public struct SriovNetworkNodeStateStatus: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.SriovNetworkNodeStateStatus"
 
         /// Discovered PFs.
         public var interfaces: [SriovV1.InterfaceExt] = []
+        /// Node-wide settings in effect.
         public var system: SriovV1.System = SriovV1.System()
         /// "Succeeded", "Failed", "InProgress" or empty (never synced).
         public var syncStatus: String = ""
@@ -166,8 +170,11 @@ extension SriovV1 {
     public struct SriovNetworkNodeState: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.SriovNetworkNodeState"
 
+        /// metadata.name is the node name.
         public var metadata: SriovV1.ObjectMeta = SriovV1.ObjectMeta()
+        /// Written by the controller only.
         public var spec: SriovV1.SriovNetworkNodeStateSpec = SriovV1.SriovNetworkNodeStateSpec()
+        /// Written from the node's agent reports only.
         public var status: SriovV1.SriovNetworkNodeStateStatus = SriovV1.SriovNetworkNodeStateStatus()
 
         public init() {}

@@ -8,6 +8,8 @@ extension SriovV1 {
     public struct ApplyPolicyRequest: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.ApplyPolicyRequest"
 
+        /// The policy; validated and defaulted (priority 99 when absent) before it
+        /// is stored. Output-only metadata fields are ignored.
         public var policy: SriovV1.SriovNetworkNodePolicy = SriovV1.SriovNetworkNodePolicy()
         /// When non-empty, the write succeeds only if the stored object's
         /// resource_version equals this value ("0" = must not exist yet);
@@ -33,6 +35,7 @@ extension SriovV1 {
     public struct ApplyNetworkRequest: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.ApplyNetworkRequest"
 
+        /// The network; metadata.name and spec.resource_name are required.
         public var network: SriovV1.SriovNetwork = SriovV1.SriovNetwork()
         /// As in ApplyPolicyRequest.
         public var expectedResourceVersion: String = ""
@@ -43,7 +46,9 @@ extension SriovV1 {
     public struct ApplyNetworkResponse: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.ApplyNetworkResponse"
 
+        /// The stored object with its new resource_version and generation.
         public var network: SriovV1.SriovNetwork = SriovV1.SriovNetwork()
+        /// True when the object did not exist before.
         public var created: Bool = false
 
         public init() {}
@@ -52,8 +57,10 @@ extension SriovV1 {
     public struct GetRequest: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.GetRequest"
 
-        /// Empty = the default namespace of the kind.
+        /// Empty = the default namespace of the kind ("sriov-network-operator" for
+        /// policies and node states, "default" for networks).
         public var namespace: String = ""
+        /// Object name; required.
         public var name: String = ""
 
         public init() {}
@@ -77,6 +84,7 @@ extension SriovV1 {
     public struct ListPoliciesResponse: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.ListPoliciesResponse"
 
+        /// Policies ordered by namespace, then name.
         public var items: [SriovV1.SriovNetworkNodePolicy] = []
         /// Non-empty when more items follow.
         public var nextPageToken: String = ""
@@ -89,8 +97,11 @@ extension SriovV1 {
     public struct ListNetworksResponse: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.ListNetworksResponse"
 
+        /// Networks ordered by namespace, then name.
         public var items: [SriovV1.SriovNetwork] = []
+        /// Non-empty when more items follow.
         public var nextPageToken: String = ""
+        /// Store revision the list was read at.
         public var resourceVersion: String = ""
 
         public init() {}
@@ -99,8 +110,11 @@ extension SriovV1 {
     public struct ListNodeStatesResponse: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.ListNodeStatesResponse"
 
+        /// Node states ordered by name.
         public var items: [SriovV1.SriovNetworkNodeState] = []
+        /// Non-empty when more items follow.
         public var nextPageToken: String = ""
+        /// Store revision the list was read at; WatchNodeStates may resume from it.
         public var resourceVersion: String = ""
 
         public init() {}
@@ -109,7 +123,9 @@ extension SriovV1 {
     public struct DeleteRequest: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.DeleteRequest"
 
+        /// As in GetRequest.
         public var namespace: String = ""
+        /// Object name; required. NOT_FOUND when absent.
         public var name: String = ""
         /// As in ApplyPolicyRequest; "0" is not allowed here.
         public var expectedResourceVersion: String = ""
@@ -141,8 +157,12 @@ extension SriovV1 {
     public struct NodeStateEvent: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.NodeStateEvent"
 
+        /// What happened.
         public var type: SriovV1.NodeStateEvent.TypeEnum = SriovV1.NodeStateEvent.TypeEnum(rawValue: 0)
+        /// The object after the change (before it, for DELETED); absent for BOOKMARK.
         public var nodeState: SriovV1.SriovNetworkNodeState = SriovV1.SriovNetworkNodeState()
+        /// Store revision of the change; pass it as resume_from_resource_version to
+        /// continue after a reconnect.
         public var resourceVersion: String = ""
 
         public init() {}
@@ -187,6 +207,7 @@ extension SriovV1 {
     public struct DryRunPolicyRequest: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.DryRunPolicyRequest"
 
+        /// The candidate; validated and defaulted as ApplyPolicy would.
         public var policy: SriovV1.SriovNetworkNodePolicy = SriovV1.SriovNetworkNodePolicy()
 
         public init() {}
@@ -196,6 +217,7 @@ extension SriovV1 {
     public struct InterfaceChange: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.InterfaceChange"
 
+        /// PCI address of the PF, DDDD:BB:DD.F.
         public var pciAddress: String = ""
         /// Spec before; absent when the PF was not configured.
         public var before: SriovV1.Interface = SriovV1.Interface()
@@ -208,7 +230,9 @@ extension SriovV1 {
     public struct NodeChange: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.NodeChange"
 
+        /// The node whose rendered spec would change.
         public var nodeName: String = ""
+        /// Its PFs that would change, in spec order.
         public var interfaces: [SriovV1.InterfaceChange] = []
 
         public init() {}
@@ -220,9 +244,14 @@ extension SriovV1 {
 
         /// Short CamelCase kind, e.g. "OverlappingVfRange".
         public var reason: String = ""
+        /// The policy being applied.
         public var policy: String = ""
+        /// The stored policy it conflicts with; empty for a conflict with the
+        /// hardware (e.g. numVfs above the PF's totalvfs).
         public var otherPolicy: String = ""
+        /// The node where both select the PF.
         public var nodeName: String = ""
+        /// The PF, DDDD:BB:DD.F.
         public var pciAddress: String = ""
         /// Full human-readable explanation.
         public var message: String = ""
@@ -233,7 +262,9 @@ extension SriovV1 {
     public struct DryRunPolicyResponse: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.DryRunPolicyResponse"
 
+        /// Nodes whose spec would change, ordered by name.
         public var changes: [SriovV1.NodeChange] = []
+        /// Conflicts that would make ApplyPolicy fail with FAILED_PRECONDITION.
         public var conflicts: [SriovV1.PolicyConflict] = []
         /// Field errors; empty when the policy is valid.
         public var validationErrors: [String] = []

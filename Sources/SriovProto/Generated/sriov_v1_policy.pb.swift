@@ -81,7 +81,9 @@ extension SriovV1 {
     public struct SriovNetworkNodePolicy: ProtobufMessage {
         public static let protoMessageName = "sriov.v1.SriovNetworkNodePolicy"
 
+        /// metadata.name is required; the namespace defaults to the controller's.
         public var metadata: SriovV1.ObjectMeta = SriovV1.ObjectMeta()
+        /// The desired configuration.
         public var spec: SriovV1.SriovNetworkNodePolicySpec = SriovV1.SriovNetworkNodePolicySpec()
 
         public init() {}

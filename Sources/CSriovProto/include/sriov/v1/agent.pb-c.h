@@ -88,6 +88,9 @@ struct  Sriov__V1__InventoryAck
 struct  Sriov__V1__WatchConfigRequest
 {
   ProtobufCMessage base;
+  /*
+   * Must equal the <name> of the caller's certificate.
+   */
   char *node_name;
   /*
    * Generation the agent applied last (0 = none); a config with this
@@ -103,12 +106,18 @@ struct  Sriov__V1__WatchConfigRequest
 struct  Sriov__V1__NodeConfig
 {
   ProtobufCMessage base;
+  /*
+   * The node the config is for.
+   */
   char *node_name;
   /*
    * The node state's metadata.generation this config belongs to; increases
    * with every change of the rendered spec.
    */
   int64_t generation;
+  /*
+   * The desired PFs; empty when no policy selects the node.
+   */
   Sriov__V1__SriovNetworkNodeStateSpec *spec;
   /*
    * The device plugin's config for this node: {"resourceList":[...]} JSON.
@@ -123,6 +132,9 @@ struct  Sriov__V1__NodeConfig
 struct  Sriov__V1__StatusReport
 {
   ProtobufCMessage base;
+  /*
+   * Must equal the <name> of the caller's certificate.
+   */
   char *node_name;
   /*
    * Generation the report is about.

@@ -27,6 +27,9 @@ typedef struct Sriov__V1__SriovNetwork Sriov__V1__SriovNetwork;
 
 /* --- messages --- */
 
+/*
+ * The desired L2 network.
+ */
 struct  Sriov__V1__SriovNetworkSpec
 {
   ProtobufCMessage base;
@@ -100,6 +103,9 @@ struct  Sriov__V1__SriovNetworkSpec
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
+/*
+ * What the controller observed about the network.
+ */
 struct  Sriov__V1__SriovNetworkStatus
 {
   ProtobufCMessage base;
@@ -118,8 +124,17 @@ struct  Sriov__V1__SriovNetworkStatus
 struct  Sriov__V1__SriovNetwork
 {
   ProtobufCMessage base;
+  /*
+   * metadata.name is required; it also names the NetworkAttachmentDefinition.
+   */
   Sriov__V1__ObjectMeta *metadata;
+  /*
+   * The desired network.
+   */
   Sriov__V1__SriovNetworkSpec *spec;
+  /*
+   * Written by the controller only.
+   */
   Sriov__V1__SriovNetworkStatus *status;
 };
 #define SRIOV__V1__SRIOV_NETWORK__INIT \

@@ -132,6 +132,9 @@ struct  Sriov__V1__System
     , (char *)protobuf_c_empty_string }
 
 
+/*
+ * The desired configuration of one node, rendered from the policies.
+ */
 struct  Sriov__V1__SriovNetworkNodeStateSpec
 {
   ProtobufCMessage base;
@@ -140,6 +143,9 @@ struct  Sriov__V1__SriovNetworkNodeStateSpec
    */
   size_t n_interfaces;
   Sriov__V1__Interface **interfaces;
+  /*
+   * Node-wide settings.
+   */
   Sriov__V1__System *system;
 };
 #define SRIOV__V1__SRIOV_NETWORK_NODE_STATE_SPEC__INIT \
@@ -293,6 +299,9 @@ struct  Sriov__V1__InterfaceExt
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0,NULL }
 
 
+/*
+ * What the node's agent discovered and applied.
+ */
 struct  Sriov__V1__SriovNetworkNodeStateStatus
 {
   ProtobufCMessage base;
@@ -301,6 +310,9 @@ struct  Sriov__V1__SriovNetworkNodeStateStatus
    */
   size_t n_interfaces;
   Sriov__V1__InterfaceExt **interfaces;
+  /*
+   * Node-wide settings in effect.
+   */
   Sriov__V1__System *system;
   /*
    * "Succeeded", "Failed", "InProgress" or empty (never synced).
@@ -323,8 +335,17 @@ struct  Sriov__V1__SriovNetworkNodeStateStatus
 struct  Sriov__V1__SriovNetworkNodeState
 {
   ProtobufCMessage base;
+  /*
+   * metadata.name is the node name.
+   */
   Sriov__V1__ObjectMeta *metadata;
+  /*
+   * Written by the controller only.
+   */
   Sriov__V1__SriovNetworkNodeStateSpec *spec;
+  /*
+   * Written from the node's agent reports only.
+   */
   Sriov__V1__SriovNetworkNodeStateStatus *status;
 };
 #define SRIOV__V1__SRIOV_NETWORK_NODE_STATE__INIT \

@@ -57,6 +57,10 @@ typedef enum _Sriov__V1__NodeStateEvent__Type {
 struct  Sriov__V1__ApplyPolicyRequest
 {
   ProtobufCMessage base;
+  /*
+   * The policy; validated and defaulted (priority 99 when absent) before it
+   * is stored. Output-only metadata fields are ignored.
+   */
   Sriov__V1__SriovNetworkNodePolicy *policy;
   /*
    * When non-empty, the write succeeds only if the stored object's
@@ -95,6 +99,9 @@ struct  Sriov__V1__ApplyPolicyResponse
 struct  Sriov__V1__ApplyNetworkRequest
 {
   ProtobufCMessage base;
+  /*
+   * The network; metadata.name and spec.resource_name are required.
+   */
   Sriov__V1__SriovNetwork *network;
   /*
    * As in ApplyPolicyRequest.
@@ -109,7 +116,13 @@ struct  Sriov__V1__ApplyNetworkRequest
 struct  Sriov__V1__ApplyNetworkResponse
 {
   ProtobufCMessage base;
+  /*
+   * The stored object with its new resource_version and generation.
+   */
   Sriov__V1__SriovNetwork *network;
+  /*
+   * True when the object did not exist before.
+   */
   protobuf_c_boolean created;
 };
 #define SRIOV__V1__APPLY_NETWORK_RESPONSE__INIT \
@@ -121,9 +134,13 @@ struct  Sriov__V1__GetRequest
 {
   ProtobufCMessage base;
   /*
-   * Empty = the default namespace of the kind.
+   * Empty = the default namespace of the kind ("sriov-network-operator" for
+   * policies and node states, "default" for networks).
    */
   char *namespace_;
+  /*
+   * Object name; required.
+   */
   char *name;
 };
 #define SRIOV__V1__GET_REQUEST__INIT \
@@ -159,6 +176,9 @@ struct  Sriov__V1__ListRequest
 struct  Sriov__V1__ListPoliciesResponse
 {
   ProtobufCMessage base;
+  /*
+   * Policies ordered by namespace, then name.
+   */
   size_t n_items;
   Sriov__V1__SriovNetworkNodePolicy **items;
   /*
@@ -178,9 +198,18 @@ struct  Sriov__V1__ListPoliciesResponse
 struct  Sriov__V1__ListNetworksResponse
 {
   ProtobufCMessage base;
+  /*
+   * Networks ordered by namespace, then name.
+   */
   size_t n_items;
   Sriov__V1__SriovNetwork **items;
+  /*
+   * Non-empty when more items follow.
+   */
   char *next_page_token;
+  /*
+   * Store revision the list was read at.
+   */
   char *resource_version;
 };
 #define SRIOV__V1__LIST_NETWORKS_RESPONSE__INIT \
@@ -191,9 +220,18 @@ struct  Sriov__V1__ListNetworksResponse
 struct  Sriov__V1__ListNodeStatesResponse
 {
   ProtobufCMessage base;
+  /*
+   * Node states ordered by name.
+   */
   size_t n_items;
   Sriov__V1__SriovNetworkNodeState **items;
+  /*
+   * Non-empty when more items follow.
+   */
   char *next_page_token;
+  /*
+   * Store revision the list was read at; WatchNodeStates may resume from it.
+   */
   char *resource_version;
 };
 #define SRIOV__V1__LIST_NODE_STATES_RESPONSE__INIT \
@@ -204,7 +242,13 @@ struct  Sriov__V1__ListNodeStatesResponse
 struct  Sriov__V1__DeleteRequest
 {
   ProtobufCMessage base;
+  /*
+   * As in GetRequest.
+   */
   char *namespace_;
+  /*
+   * Object name; required. NOT_FOUND when absent.
+   */
   char *name;
   /*
    * As in ApplyPolicyRequest; "0" is not allowed here.
@@ -251,8 +295,18 @@ struct  Sriov__V1__WatchRequest
 struct  Sriov__V1__NodeStateEvent
 {
   ProtobufCMessage base;
+  /*
+   * What happened.
+   */
   Sriov__V1__NodeStateEvent__Type type;
+  /*
+   * The object after the change (before it, for DELETED); absent for BOOKMARK.
+   */
   Sriov__V1__SriovNetworkNodeState *node_state;
+  /*
+   * Store revision of the change; pass it as resume_from_resource_version to
+   * continue after a reconnect.
+   */
   char *resource_version;
 };
 #define SRIOV__V1__NODE_STATE_EVENT__INIT \
@@ -263,6 +317,9 @@ struct  Sriov__V1__NodeStateEvent
 struct  Sriov__V1__DryRunPolicyRequest
 {
   ProtobufCMessage base;
+  /*
+   * The candidate; validated and defaulted as ApplyPolicy would.
+   */
   Sriov__V1__SriovNetworkNodePolicy *policy;
 };
 #define SRIOV__V1__DRY_RUN_POLICY_REQUEST__INIT \
@@ -276,6 +333,9 @@ struct  Sriov__V1__DryRunPolicyRequest
 struct  Sriov__V1__InterfaceChange
 {
   ProtobufCMessage base;
+  /*
+   * PCI address of the PF, DDDD:BB:DD.F.
+   */
   char *pci_address;
   /*
    * Spec before; absent when the PF was not configured.
@@ -294,7 +354,13 @@ struct  Sriov__V1__InterfaceChange
 struct  Sriov__V1__NodeChange
 {
   ProtobufCMessage base;
+  /*
+   * The node whose rendered spec would change.
+   */
   char *node_name;
+  /*
+   * Its PFs that would change, in spec order.
+   */
   size_t n_interfaces;
   Sriov__V1__InterfaceChange **interfaces;
 };
@@ -313,9 +379,22 @@ struct  Sriov__V1__PolicyConflict
    * Short CamelCase kind, e.g. "OverlappingVfRange".
    */
   char *reason;
+  /*
+   * The policy being applied.
+   */
   char *policy;
+  /*
+   * The stored policy it conflicts with; empty for a conflict with the
+   * hardware (e.g. numVfs above the PF's totalvfs).
+   */
   char *other_policy;
+  /*
+   * The node where both select the PF.
+   */
   char *node_name;
+  /*
+   * The PF, DDDD:BB:DD.F.
+   */
   char *pci_address;
   /*
    * Full human-readable explanation.
@@ -330,8 +409,14 @@ struct  Sriov__V1__PolicyConflict
 struct  Sriov__V1__DryRunPolicyResponse
 {
   ProtobufCMessage base;
+  /*
+   * Nodes whose spec would change, ordered by name.
+   */
   size_t n_changes;
   Sriov__V1__NodeChange **changes;
+  /*
+   * Conflicts that would make ApplyPolicy fail with FAILED_PRECONDITION.
+   */
   size_t n_conflicts;
   Sriov__V1__PolicyConflict **conflicts;
   /*

@@ -166,7 +166,13 @@ struct  Sriov__V1__SriovNetworkNodePolicySpec
 struct  Sriov__V1__SriovNetworkNodePolicy
 {
   ProtobufCMessage base;
+  /*
+   * metadata.name is required; the namespace defaults to the controller's.
+   */
   Sriov__V1__ObjectMeta *metadata;
+  /*
+   * The desired configuration.
+   */
   Sriov__V1__SriovNetworkNodePolicySpec *spec;
 };
 #define SRIOV__V1__SRIOV_NETWORK_NODE_POLICY__INIT \
