@@ -15,10 +15,12 @@ the Python side is an independent implementation of the same schema.
         checks it equals the instance this script builds for the same type and
         variant (or fixture). Exits 1 listing every mismatch.
 """
+import atexit
 import importlib
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -34,6 +36,7 @@ except ImportError:  # pragma: no cover
 def compile_protos(repo):
     proto_dir = os.path.join(repo, "proto")
     out = tempfile.mkdtemp(prefix="sriov-golden-")
+    atexit.register(shutil.rmtree, out, True)
     wkt = str(resource_files("grpc_tools") / "_proto")
     protos = []
     for root, _, names in os.walk(proto_dir):
