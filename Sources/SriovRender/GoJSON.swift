@@ -1,0 +1,240 @@
+import SriovAPI
+
+/// JSON text exactly as Go's `encoding/json` writes it, for the artefacts the
+/// upstream operator produces with it (device-plugin config, NAD CNI config).
+///
+/// - ``encode(_:indent:)`` follows `json.Marshal` / `Encoder.SetIndent`: keys
+///   in the order given, `<`, `>`, `&`, U+2028 and U+2029 escaped as `\u00XX`.
+/// - ``indent(_:indent:)`` follows `json.Indent(dst, src, "", indent)`: it
+///   keeps every token as written and only re-spaces the text; `{}` and `[]`
+///   stay empty on one line.
+public enum GoJSON {
+    /// An error for text that is not one JSON value.
+    public struct SyntaxError: Error, Sendable, Hashable, CustomStringConvertible {
+        /// Byte offset of the problem.
+        public var offset: Int
+        /// What was wrong.
+        public var reason: String
+        public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+    }
+
+    /// Encodes a value; `indent` nil gives the compact form.
+    public static func encode(_ value: CRValue, indent: String? = nil) -> String {
+        var out = ""
+        write(value, into: &out, indent: indent, depth: 0)
+        return out
+    }
+
+    /// A Go-escaped JSON string literal, quotes included.
+    public static func quote(_ s: String) -> String {
+        var out = ""
+        appendQuoted(s, into: &out)
+        return out
+    }
+
+    static func appendQuoted(_ s: String, into out: inout String) {
+        out.append("\"")
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out.append("\\\"")
+            case "\\": out.append("\\\\")
+            case "\n": out.append("\\n")
+            case "\r": out.append("\\r")
+            case "\t": out.append("\\t")
+            case "<", ">", "&", "\u{2028}", "\u{2029}":
+                out.append(hexEscape(scalar.value))
+            default:
+                if scalar.value < 0x20 {
+                    out.append(hexEscape(scalar.value))
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        out.append("\"")
+    }
+
+    private static func hexEscape(_ v: UInt32) -> String {
+        let hex = String(v, radix: 16)
+        return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+    }
+
+    private static func newline(_ out: inout String, _ indent: String, _ depth: Int) {
+        out.append("\n")
+        for _ in 0..<depth { out.append(indent) }
+    }
+
+    private static func write(_ value: CRValue, into out: inout String, indent: String?, depth: Int) {
+        switch value {
+        case .null: out.append("null")
+        case .bool(let b): out.append(b ? "true" : "false")
+        case .int(let i): out.append(String(i))
+        case .double(let d): out.append(d == d.rounded() && abs(d) < 1e21 ? String(Int64(d)) : "\(d)")
+        case .string(let s): appendQuoted(s, into: &out)
+        case .array(let items):
+            out.append("[")
+            if items.isEmpty { out.append("]"); return }
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(",") }
+                if let indent { newline(&out, indent, depth + 1) }
+                write(item, into: &out, indent: indent, depth: depth + 1)
+            }
+            if let indent { newline(&out, indent, depth) }
+            out.append("]")
+        case .object(let pairs):
+            out.append("{")
+            if pairs.isEmpty { out.append("}"); return }
+            for (i, pair) in pairs.enumerated() {
+                if i > 0 { out.append(",") }
+                if let indent { newline(&out, indent, depth + 1) }
+                appendQuoted(pair.key, into: &out)
+                out.append(indent == nil ? ":" : ": ")
+                write(pair.value, into: &out, indent: indent, depth: depth + 1)
+            }
+            if let indent { newline(&out, indent, depth) }
+            out.append("}")
+        }
+    }
+
+    /// Re-indents JSON text as Go's `json.Indent(dst, src, "", indent)` does.
+    public static func indent(_ text: String, indent: String) throws(SyntaxError) -> String {
+        var reindenter = Reindenter(bytes: Array(text.utf8), indent: indent)
+        try reindenter.run()
+        return String(decoding: reindenter.out, as: UTF8.self)
+    }
+
+    /// Compacts JSON text as Go's `json.Compact` does (whitespace outside
+    /// strings removed, tokens kept as written).
+    public static func compact(_ text: String) throws(SyntaxError) -> String {
+        var reindenter = Reindenter(bytes: Array(text.utf8), indent: nil)
+        try reindenter.run()
+        return String(decoding: reindenter.out, as: UTF8.self)
+    }
+}
+
+/// A validating single pass over JSON bytes that copies tokens verbatim and
+/// re-spaces structure.
+private struct Reindenter {
+    let bytes: [UInt8]
+    let indent: [UInt8]?
+    var pos = 0
+    var out: [UInt8] = []
+
+    init(bytes: [UInt8], indent: String?) {
+        self.bytes = bytes
+        self.indent = indent.map { Array($0.utf8) }
+        out.reserveCapacity(bytes.count * 2)
+    }
+
+    mutating func run() throws(GoJSON.SyntaxError) {
+        skipSpace()
+        try value(depth: 0)
+        skipSpace()
+        if pos != bytes.count { throw fail("unexpected data after the top-level value") }
+    }
+
+    func fail(_ reason: String) -> GoJSON.SyntaxError {
+        GoJSON.SyntaxError(offset: pos, reason: reason)
+    }
+
+    mutating func skipSpace() {
+        while pos < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[pos]) { pos += 1 }
+    }
+
+    mutating func newline(_ depth: Int) {
+        guard let indent else { return }
+        out.append(0x0A)
+        for _ in 0..<depth { out.append(contentsOf: indent) }
+    }
+
+    mutating func value(depth: Int) throws(GoJSON.SyntaxError) {
+        guard pos < bytes.count else { throw fail("unexpected end of input") }
+        switch bytes[pos] {
+        case UInt8(ascii: "{"): try container(depth: depth, close: UInt8(ascii: "}"), isObject: true)
+        case UInt8(ascii: "["): try container(depth: depth, close: UInt8(ascii: "]"), isObject: false)
+        case UInt8(ascii: "\""): try string()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try number()
+        default: throw fail("unexpected character")
+        }
+    }
+
+    mutating func container(depth: Int, close: UInt8, isObject: Bool) throws(GoJSON.SyntaxError) {
+        out.append(bytes[pos])
+        pos += 1
+        skipSpace()
+        if pos < bytes.count, bytes[pos] == close {
+            out.append(close)
+            pos += 1
+            return
+        }
+        while true {
+            newline(depth + 1)
+            if isObject {
+                guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected an object key") }
+                try string()
+                skipSpace()
+                guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                pos += 1
+                out.append(UInt8(ascii: ":"))
+                if indent != nil { out.append(0x20) }
+                skipSpace()
+            }
+            try value(depth: depth + 1)
+            skipSpace()
+            guard pos < bytes.count else { throw fail("unexpected end of input") }
+            if bytes[pos] == UInt8(ascii: ",") {
+                out.append(UInt8(ascii: ","))
+                pos += 1
+                skipSpace()
+                continue
+            }
+            guard bytes[pos] == close else { throw fail("expected ',' or a closing bracket") }
+            newline(depth)
+            out.append(close)
+            pos += 1
+            return
+        }
+    }
+
+    mutating func string() throws(GoJSON.SyntaxError) {
+        let start = pos
+        pos += 1
+        while pos < bytes.count {
+            let c = bytes[pos]
+            if c == UInt8(ascii: "\\") {
+                pos += 2
+                continue
+            }
+            if c < 0x20 { throw fail("control character in string") }
+            pos += 1
+            if c == UInt8(ascii: "\"") {
+                out.append(contentsOf: bytes[start..<pos])
+                return
+            }
+        }
+        throw fail("unterminated string")
+    }
+
+    mutating func literal(_ word: String) throws(GoJSON.SyntaxError) {
+        let w = Array(word.utf8)
+        guard pos + w.count <= bytes.count, Array(bytes[pos..<(pos + w.count)]) == w else {
+            throw fail("invalid literal")
+        }
+        out.append(contentsOf: w)
+        pos += w.count
+    }
+
+    mutating func number() throws(GoJSON.SyntaxError) {
+        let start = pos
+        let numberBytes: Set<UInt8> = Set("+-.eE0123456789".utf8)
+        while pos < bytes.count, numberBytes.contains(bytes[pos]) { pos += 1 }
+        let token = bytes[start..<pos]
+        guard Double(String(decoding: token, as: UTF8.self)) != nil, token.last.map({ $0 >= 0x30 && $0 <= 0x39 }) == true else {
+            throw fail("invalid number")
+        }
+        out.append(contentsOf: token)
+    }
+}

@@ -1,0 +1,35 @@
+import SriovProto
+
+/// Everything rendered for one node.
+public struct NodeRenderOutput: Sendable, Hashable {
+    /// The node's desired interface spec; nil while the node has reported no
+    /// interfaces (the operator then leaves its spec untouched).
+    public var spec: SriovV1.SriovNetworkNodeStateSpec?
+    /// The device plugin configuration for the node.
+    public var devicePluginConfig: DevicePluginConfig
+    /// Conflicts among the policies selecting the node, sorted.
+    public var conflicts: [RenderConflict]
+
+    public init(
+        spec: SriovV1.SriovNetworkNodeStateSpec?, devicePluginConfig: DevicePluginConfig,
+        conflicts: [RenderConflict] = []
+    ) {
+        self.spec = spec
+        self.devicePluginConfig = devicePluginConfig
+        self.conflicts = conflicts
+    }
+
+    /// Renders one node against policies already in application order.
+    public static func render(
+        node: RenderNode, sortedPolicies: [SriovV1.SriovNetworkNodePolicy], options: RenderOptions
+    ) -> NodeRenderOutput {
+        var errors: [NodeSpecRenderer.ApplyError] = []
+        let selected = NodeSpecRenderer.selected(sortedPolicies, labels: node.labels)
+        let spec = NodeSpecRenderer.render(selectedPolicies: selected, interfaces: node.interfaces, errors: &errors)
+        let config = DevicePluginConfig.render(
+            selectedPolicies: selected, interfaces: node.interfaces, nics: options.supportedNICs)
+        let conflicts = ConflictDetector.conflicts(
+            node: node.name, selecting: selected, interfaces: node.interfaces, applyErrors: errors)
+        return NodeRenderOutput(spec: spec, devicePluginConfig: config, conflicts: conflicts)
+    }
+}
