@@ -44,7 +44,10 @@ extension CRValue {
         var documents: [CRValue] = []
         var index = 0
         do {
-            for node in try Yams.compose_all(yaml: text) {
+            // Drive the parser directly: `compose_all`'s sequence stops
+            // silently at a syntax error.
+            let parser = try Parser(yaml: text)
+            while let node = try parser.nextRoot() {
                 let value = try CRValue(yamlNode: node, source: source, documentIndex: index)
                 if value != .null { documents.append(value) }
                 index += 1
@@ -142,7 +145,7 @@ extension CRParseError {
         case .duplicatedKeysInMapping(let duplicates, let context):
             self.init(
                 source: source, documentIndex: documentIndex, line: context.mark.line, column: context.mark.column,
-                reason: "duplicate keys \(duplicates.joined(separator: ", "))")
+                reason: duplicates.map { "duplicate key \"\($0)\"" }.joined(separator: ", "))
         default:
             self.init(source: source, documentIndex: documentIndex, reason: "\(yamlError)")
         }
