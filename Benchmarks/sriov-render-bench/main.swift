@@ -36,10 +36,21 @@ func inventory() -> [SriovV1.InterfaceExt] {
     return pfs
 }
 
+func hex(_ v: Int) -> String {
+    let s = String(v, radix: 16)
+    return s.count == 1 ? "0" + s : s
+}
+
 func makeNodes() -> [RenderNode] {
-    let pfs = inventory()
     return (0..<nodeCount).map { i in
-        RenderNode(
+        // Every node reports its own MACs and link speeds, as real agents do.
+        let pfs = inventory().enumerated().map { index, pf in
+            var pf = pf
+            pf.mac = "02:00:\(hex(i >> 8)):\(hex(i & 0xff)):\(hex(index)):00"
+            pf.linkSpeed = i % 3 == 0 ? "25000 Mb/s" : "100000 Mb/s"
+            return pf
+        }
+        return RenderNode(
             name: "worker-\(i)",
             labels: [
                 "kubernetes.io/hostname": "worker-\(i)",

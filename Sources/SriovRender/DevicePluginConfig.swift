@@ -6,30 +6,35 @@ import SriovProto
 /// ConfigMap.
 public struct DevicePluginConfig: Sendable, Hashable {
     /// One entry per resourceName, in the order the policies were applied.
-    public var resourceList: [DevicePluginResource]
-
-    public init(resourceList: [DevicePluginResource] = []) {
-        self.resourceList = resourceList
-    }
+    public let resourceList: [DevicePluginResource]
 
     /// The JSON text exactly as the operator writes it (`json.Marshal` of the
     /// device plugin's `ResourceConfList` at the version the operator pins):
     /// `{"resourceList":[…]}`, or `{"resourceList":null}` when no policy
-    /// selects the node (a nil Go slice).
-    public var jsonText: String {
+    /// selects the node (a nil Go slice). Computed once, at creation.
+    public let jsonText: String
+
+    public init(resourceList: [DevicePluginResource] = []) {
+        self.resourceList = resourceList
         var out = "{\"resourceList\":"
         if resourceList.isEmpty {
             out += "null"
         } else {
+            out.reserveCapacity(256 * resourceList.count)
             out += "["
             for (i, resource) in resourceList.enumerated() {
                 if i > 0 { out += "," }
-                out += resource.jsonText
+                resource.appendJSON(to: &out)
             }
             out += "]"
         }
-        return out + "}"
+        out += "}"
+        self.jsonText = out
     }
+
+    /// Two configs are equal when their JSON text is (what the device plugin reads).
+    public static func == (a: Self, b: Self) -> Bool { a.jsonText == b.jsonText }
+    public func hash(into hasher: inout Hasher) { hasher.combine(jsonText) }
 
     /// Builds a node's config from the policies that select it, in application
     /// order (upstream `renderDevicePluginConfigData`, `createDevicePluginResource`,
@@ -61,21 +66,21 @@ public struct DevicePluginConfig: Sendable, Hashable {
         interfaces: [SriovV1.InterfaceExt],
         nics: SupportedNICTable
     ) -> DevicePluginConfig {
-        var config = DevicePluginConfig()
+        var list: [DevicePluginResource] = []
         for policy in selectedPolicies {
             let p = policy.spec
-            if let index = config.resourceList.firstIndex(where: { $0.resourceName == p.resourceName }) {
-                config.resourceList[index].add(policy, interfaces: interfaces, nics: nics, first: false)
+            if let index = list.firstIndex(where: { $0.resourceName == p.resourceName }) {
+                list[index].add(policy, interfaces: interfaces, nics: nics, first: false)
             } else {
                 var resource = DevicePluginResource(resourceName: p.resourceName)
                 resource.selectors.isRdma = p.isRdma
                 resource.selectors.needVhostNet = p.needVhostNet
                 resource.selectors.vdpaType = p.vdpaType
                 resource.add(policy, interfaces: interfaces, nics: nics, first: true)
-                config.resourceList.append(resource)
+                list.append(resource)
             }
         }
-        return config
+        return DevicePluginConfig(resourceList: list)
     }
 }
 
@@ -109,17 +114,28 @@ public struct DevicePluginResource: Sendable, Hashable {
     /// resourcePrefix?, resourceName, deviceType?, excludeTopology?, selectors,
     /// then `"SelectorObj":null` (an untagged field of the pinned version).
     public var jsonText: String {
-        var out = "{"
+        var out = ""
+        appendJSON(to: &out)
+        return out
+    }
+
+    func appendJSON(to out: inout String) {
+        out += "{"
         if let resourcePrefix, !resourcePrefix.isEmpty {
-            out += "\"resourcePrefix\":" + GoJSON.quote(resourcePrefix) + ","
+            out += "\"resourcePrefix\":"
+            GoJSON.appendQuoted(resourcePrefix, into: &out)
+            out += ","
         }
-        out += "\"resourceName\":" + GoJSON.quote(resourceName)
+        out += "\"resourceName\":"
+        GoJSON.appendQuoted(resourceName, into: &out)
         if let deviceType, !deviceType.isEmpty {
-            out += ",\"deviceType\":" + GoJSON.quote(deviceType)
+            out += ",\"deviceType\":"
+            GoJSON.appendQuoted(deviceType, into: &out)
         }
         if excludeTopology { out += ",\"excludeTopology\":true" }
-        out += ",\"selectors\":" + selectors.jsonText
-        return out + ",\"SelectorObj\":null}"
+        out += ",\"selectors\":"
+        selectors.appendJSON(to: &out)
+        out += ",\"SelectorObj\":null}"
     }
 
     mutating func add(
@@ -183,10 +199,23 @@ public struct NetDeviceSelectors: Sendable, Hashable {
     /// pciAddresses, pfNames, rootDevices, linkTypes (each only when
     /// non-empty), IsRdma, NeedVhostNet, vdpaType (when set).
     public var jsonText: String {
-        var out = "{"
+        var out = ""
+        appendJSON(to: &out)
+        return out
+    }
+
+    func appendJSON(to out: inout String) {
+        out += "{"
         func list(_ key: String, _ values: [String]) {
             guard !values.isEmpty else { return }
-            out += "\"\(key)\":[" + values.map(GoJSON.quote).joined(separator: ",") + "],"
+            out += "\""
+            out += key
+            out += "\":["
+            for (i, value) in values.enumerated() {
+                if i > 0 { out += "," }
+                GoJSON.appendQuoted(value, into: &out)
+            }
+            out += "],"
         }
         list("vendors", vendors)
         list("devices", devices)
@@ -195,9 +224,13 @@ public struct NetDeviceSelectors: Sendable, Hashable {
         list("pfNames", pfNames)
         list("rootDevices", rootDevices)
         list("linkTypes", linkTypes)
-        out += "\"IsRdma\":\(isRdma),\"NeedVhostNet\":\(needVhostNet)"
-        if !vdpaType.isEmpty { out += ",\"vdpaType\":" + GoJSON.quote(vdpaType) }
-        return out + "}"
+        out += isRdma ? "\"IsRdma\":true," : "\"IsRdma\":false,"
+        out += needVhostNet ? "\"NeedVhostNet\":true" : "\"NeedVhostNet\":false"
+        if !vdpaType.isEmpty {
+            out += ",\"vdpaType\":"
+            GoJSON.appendQuoted(vdpaType, into: &out)
+        }
+        out += "}"
     }
 }
 

@@ -23,13 +23,34 @@ public struct NodeRenderOutput: Sendable, Hashable {
     public static func render(
         node: RenderNode, sortedPolicies: [SriovV1.SriovNetworkNodePolicy], options: RenderOptions
     ) -> NodeRenderOutput {
+        render(
+            node: node.name, selectedPolicies: NodeSpecRenderer.selected(sortedPolicies, labels: node.labels),
+            interfaces: node.interfaces, options: options)
+    }
+
+    /// Renders one node from the policies that select it, in application order.
+    static func render(
+        node: String, selectedPolicies selected: [SriovV1.SriovNetworkNodePolicy],
+        interfaces: [SriovV1.InterfaceExt], options: RenderOptions
+    ) -> NodeRenderOutput {
         var errors: [NodeSpecRenderer.ApplyError] = []
-        let selected = NodeSpecRenderer.selected(sortedPolicies, labels: node.labels)
-        let spec = NodeSpecRenderer.render(selectedPolicies: selected, interfaces: node.interfaces, errors: &errors)
+        let spec = NodeSpecRenderer.render(selectedPolicies: selected, interfaces: interfaces, errors: &errors)
         let config = DevicePluginConfig.render(
-            selectedPolicies: selected, interfaces: node.interfaces, nics: options.supportedNICs)
+            selectedPolicies: selected, interfaces: interfaces, nics: options.supportedNICs)
         let conflicts = ConflictDetector.conflicts(
-            node: node.name, selecting: selected, interfaces: node.interfaces, applyErrors: errors)
+            node: node, selecting: selected, interfaces: interfaces, applyErrors: errors)
         return NodeRenderOutput(spec: spec, devicePluginConfig: config, conflicts: conflicts)
+    }
+
+    /// The same output for another node: conflicts renamed.
+    func forNode(_ name: String) -> NodeRenderOutput {
+        if conflicts.isEmpty { return self }
+        var copy = self
+        copy.conflicts = conflicts.map {
+            var c = $0
+            c.node = name
+            return c
+        }
+        return copy
     }
 }

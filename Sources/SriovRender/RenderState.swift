@@ -8,7 +8,12 @@ import SriovProto
 /// selects by nodeSelector; a node change re-renders that node only; a network
 /// change re-renders that network only. Rendering is pure and deterministic:
 /// the same inputs give the same outputs in any order of changes (a property
-/// the tests check against full renders).
+/// the tests check against uncached full renders).
+///
+/// Nodes with the same inventory and the same selected policies get the same
+/// output, so the state memoizes outputs by that *shape* (inventory interned
+/// to a number, policies identified by a number that changes with every
+/// version). A homogeneous fleet is rendered once per distinct shape.
 public struct RenderState: Sendable {
     /// Settings.
     public let options: RenderOptions
@@ -25,6 +30,25 @@ public struct RenderState: Sendable {
     /// Policies in application order.
     public private(set) var sortedPolicies: [SriovV1.SriovNetworkNodePolicy] = []
 
+    // Memoization.
+    private var policyVersion: [String: UInt32] = [:]
+    private var nextVersion: UInt32 = 0
+    /// For each sorted policy: its version and the index of its nodeSelector
+    /// among the distinct selectors.
+    private var sortedVersions: [UInt32] = []
+    private var sortedSelectorIndex: [Int] = []
+    private var distinctSelectors: [[(key: String, value: String)]] = []
+    private var inventoryIDs: [[SriovV1.InterfaceExt]: UInt32] = [:]
+    private var inventoryRefs: [UInt32: Int] = [:]
+    private var nodeInventory: [String: UInt32] = [:]
+    private var nextInventory: UInt32 = 0
+    private var shapeCache: [Shape: NodeRenderOutput] = [:]
+
+    private struct Shape: Hashable {
+        var policies: [UInt32]
+        var inventory: UInt32
+    }
+
     /// An empty state.
     public init(options: RenderOptions = .defaults) {
         self.options = options
@@ -37,13 +61,15 @@ public struct RenderState: Sendable {
         nodes: [RenderNode], options: RenderOptions = .defaults
     ) {
         self.options = options
-        for policy in policies { self.policies[policy.name] = policy }
-        for network in networks { self.networks[Self.key(network)] = network }
-        for node in nodes { self.nodes[node.name] = node }
-        sortedPolicies = NodeSpecRenderer.sortedForApplication(self.policies.values)
-        for (name, node) in self.nodes {
-            outputs[name] = NodeRenderOutput.render(node: node, sortedPolicies: sortedPolicies, options: options)
+        for policy in policies {
+            self.policies[policy.name] = policy
+            policyVersion[policy.name] = nextVersion
+            nextVersion += 1
         }
+        for network in networks { self.networks[Self.key(network)] = network }
+        resortPolicies()
+        for node in nodes { setNode(node) }
+        for name in self.nodes.keys.sorted() { outputs[name] = render(node: name) }
         for (key, network) in self.networks {
             attachments[key] = renderNetwork(network)
         }
@@ -68,10 +94,12 @@ public struct RenderState: Sendable {
             let old = policies[policy.name]
             if old == policy { return delta }
             policies[policy.name] = policy
+            replaceVersion(of: policy.name, removed: false)
             resortPolicies()
             reRender(nodesSelectedBy: [old, policy].compactMap { $0 }, into: &delta)
         case .removePolicy(let name):
             guard let old = policies.removeValue(forKey: name) else { return delta }
+            replaceVersion(of: name, removed: true)
             resortPolicies()
             reRender(nodesSelectedBy: [old], into: &delta)
         case .upsertNetwork(let network):
@@ -91,22 +119,23 @@ public struct RenderState: Sendable {
             }
         case .upsertNode(let node):
             if nodes[node.name] == node { return delta }
-            nodes[node.name] = node
+            setNode(node)
             reRender(node: node.name, into: &delta)
         case .setNodeLabels(let name, let labels):
             var node = nodes[name] ?? RenderNode(name: name)
             if nodes[name] != nil && node.labels == labels { return delta }
             node.labels = labels
-            nodes[name] = node
+            setNode(node)
             reRender(node: name, into: &delta)
         case .setNodeInterfaces(let name, let interfaces):
             var node = nodes[name] ?? RenderNode(name: name)
             if nodes[name] != nil && node.interfaces == interfaces { return delta }
             node.interfaces = interfaces
-            nodes[name] = node
+            setNode(node)
             reRender(node: name, into: &delta)
         case .removeNode(let name):
             if nodes.removeValue(forKey: name) != nil {
+                releaseInventory(of: name)
                 outputs[name] = nil
                 delta.changedNodes = [name]
             }
@@ -114,8 +143,81 @@ public struct RenderState: Sendable {
         return delta
     }
 
+    // MARK: - Inputs
+
+    private mutating func setNode(_ node: RenderNode) {
+        let previous = nodes[node.name]
+        nodes[node.name] = node
+        if let previous, previous.interfaces == node.interfaces, nodeInventory[node.name] != nil { return }
+        releaseInventory(of: node.name)
+        let key = Self.renderRelevant(node.interfaces)
+        let id: UInt32
+        if let existing = inventoryIDs[key] {
+            id = existing
+        } else {
+            id = nextInventory
+            nextInventory += 1
+            inventoryIDs[key] = id
+        }
+        inventoryRefs[id, default: 0] += 1
+        nodeInventory[node.name] = id
+    }
+
+    /// The PF fields rendering reads (selection: name, altNames, pciAddress,
+    /// vendor, deviceID, netFilter; conflicts: totalvfs). MACs, MTUs, link
+    /// state, current numVfs and the VF list do not change any output, so
+    /// nodes differing only in those share a shape.
+    static func renderRelevant(_ interfaces: [SriovV1.InterfaceExt]) -> [SriovV1.InterfaceExt] {
+        interfaces.map { pf in
+            var r = SriovV1.InterfaceExt()
+            r.name = pf.name
+            r.altNames = pf.altNames
+            r.pciAddress = pf.pciAddress
+            r.vendor = pf.vendor
+            r.deviceID = pf.deviceID
+            r.netFilter = pf.netFilter
+            r.totalvfs = pf.totalvfs
+            return r
+        }
+    }
+
+    private mutating func releaseInventory(of name: String) {
+        guard let id = nodeInventory.removeValue(forKey: name) else { return }
+        let refs = (inventoryRefs[id] ?? 1) - 1
+        if refs > 0 {
+            inventoryRefs[id] = refs
+            return
+        }
+        inventoryRefs[id] = nil
+        if let entry = inventoryIDs.first(where: { $0.value == id }) { inventoryIDs[entry.key] = nil }
+        shapeCache = shapeCache.filter { $0.key.inventory != id }
+    }
+
+    private mutating func replaceVersion(of name: String, removed: Bool) {
+        if let old = policyVersion[name] {
+            shapeCache = shapeCache.filter { !$0.key.policies.contains(old) }
+        }
+        if removed {
+            policyVersion[name] = nil
+        } else {
+            policyVersion[name] = nextVersion
+            nextVersion += 1
+        }
+    }
+
     private mutating func resortPolicies() {
         sortedPolicies = NodeSpecRenderer.sortedForApplication(policies.values)
+            .filter { $0.name != NodeSpecRenderer.deprecatedDefaultPolicyName }
+        sortedVersions = sortedPolicies.map { policyVersion[$0.name] ?? 0 }
+        var index: [[String: String]: Int] = [:]
+        distinctSelectors = []
+        sortedSelectorIndex = sortedPolicies.map { policy in
+            if let i = index[policy.spec.nodeSelector] { return i }
+            let i = distinctSelectors.count
+            index[policy.spec.nodeSelector] = i
+            distinctSelectors.append(policy.spec.nodeSelector.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            return i
+        }
     }
 
     private func renderNetwork(_ network: SriovV1.SriovNetwork) -> Result<NetworkAttachmentDefinition, NetworkRenderError> {
@@ -124,10 +226,34 @@ public struct RenderState: Sendable {
         }
     }
 
+    // MARK: - Rendering
+
+    /// Renders one node through the shape cache.
+    private mutating func render(node name: String) -> NodeRenderOutput? {
+        guard let node = nodes[name], let inventory = nodeInventory[name] else { return nil }
+        var matches = [Bool](repeating: false, count: distinctSelectors.count)
+        for (i, selector) in distinctSelectors.enumerated() {
+            matches[i] = selector.allSatisfy { node.labels[$0.key] == $0.value }
+        }
+        var versions: [UInt32] = []
+        var selected: [Int] = []
+        for i in sortedPolicies.indices where matches[sortedSelectorIndex[i]] {
+            versions.append(sortedVersions[i])
+            selected.append(i)
+        }
+        let shape = Shape(policies: versions, inventory: inventory)
+        if let cached = shapeCache[shape] { return cached.forNode(name) }
+        let output = NodeRenderOutput.render(
+            node: "", selectedPolicies: selected.map { sortedPolicies[$0] },
+            interfaces: Self.renderRelevant(node.interfaces), options: options)
+        shapeCache[shape] = output
+        return output.forNode(name)
+    }
+
     private mutating func reRender(node name: String, into delta: inout RenderDelta) {
-        guard let node = nodes[name] else { return }
+        guard nodes[name] != nil else { return }
         delta.reRenderedNodes += 1
-        let output = NodeRenderOutput.render(node: node, sortedPolicies: sortedPolicies, options: options)
+        let output = render(node: name)
         if outputs[name] != output {
             outputs[name] = output
             delta.changedNodes.append(name)

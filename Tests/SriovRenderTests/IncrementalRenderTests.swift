@@ -26,6 +26,12 @@ struct IncrementalRenderTests {
     ]
     static let inventories: [[SriovV1.InterfaceExt]] = [
         [],
+        // The same PFs as the next entry with other MACs: a different inventory, the same shape.
+        [F.pf("ens1", "0000:01:00.0", totalvfs: 8), F.pf("ens2", "0000:02:00.0", device: "1583", totalvfs: 8)].map {
+            var pf = $0
+            pf.mac = "02:00:00:00:00:01"
+            return pf
+        },
         [F.pf("ens1", "0000:01:00.0", totalvfs: 8), F.pf("ens2", "0000:02:00.0", device: "1583", totalvfs: 8)],
         [F.pf("ens2", "0000:02:00.0", device: "1583", totalvfs: 16, altNames: ["alt2"]), F.pf("ens3", "0000:03:00.0", vendor: "15b3", device: "1017")],
         [F.pf("ens1", "0000:01:00.0", totalvfs: 4, altNames: ["alt1"]), F.pf("ens3", "0000:03:00.0", vendor: "15b3", device: "1017")],
@@ -81,10 +87,16 @@ struct IncrementalRenderTests {
             let beforeNADs = state.attachments
             let change = Self.randomChange(&rng)
             let delta = state.apply(change)
+            // The reference: every node rendered on its own, without the state's shape cache.
+            let sorted = NodeSpecRenderer.sortedForApplication(state.policies.values)
+            let reference = state.nodes.mapValues {
+                NodeRenderOutput.render(node: $0, sortedPolicies: sorted, options: .defaults)
+            }
+            #expect(state.outputs == reference, "seed \(seed) step \(step): \(change)")
             let full = RenderState(
                 policies: Array(state.policies.values), networks: Array(state.networks.values),
                 nodes: Array(state.nodes.values))
-            #expect(state.outputs == full.outputs, "seed \(seed) step \(step): \(change)")
+            #expect(full.outputs == reference, "seed \(seed) step \(step)")
             #expect(state.attachments == full.attachments, "seed \(seed) step \(step)")
             // The delta names exactly the nodes and networks whose output changed.
             let changed = Set(before.keys).union(state.outputs.keys).filter { before[$0] != state.outputs[$0] }
