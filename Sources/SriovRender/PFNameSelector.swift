@@ -23,21 +23,21 @@ public struct PFNameSelector: Sendable, Hashable {
     /// The name part of an entry without parsing its range: the text before the
     /// first `#`. This is what PF selection compares.
     public static func name(of raw: String) -> Substring {
-        if let hash = raw.firstIndex(of: "#") { return raw[..<hash] }
+        if let hash = raw.utf8.firstIndex(of: UInt8(ascii: "#")) { return raw[..<hash] }
         return raw[...]
     }
 
     /// Parses an entry; nil when the range part is malformed.
     public init?(_ raw: String) {
         self.raw = raw
-        guard let hash = raw.firstIndex(of: "#") else {
+        guard let hash = raw.utf8.firstIndex(of: UInt8(ascii: "#")) else {
             self.name = raw
             return
         }
         self.name = String(raw[..<hash])
-        var rest = raw[raw.index(after: hash)...]
+        var rest = raw[raw.utf8.index(after: hash)...]
         // Upstream keeps only the field between the first and second '#'.
-        if let second = rest.firstIndex(of: "#") { rest = rest[..<second] }
+        if let second = rest.utf8.firstIndex(of: UInt8(ascii: "#")) { rest = rest[..<second] }
         guard let (first, last) = VFRange.parseBounds(rest) else { return nil }
         self.first = first
         self.last = last

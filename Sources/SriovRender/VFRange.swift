@@ -2,9 +2,12 @@
 public enum VFRange {
     /// The two bounds of `first-last`; nil unless both are decimal integers
     /// (an optional leading `+` is accepted, as Go's `strconv.Atoi` does).
+    /// Text after a second `-` is ignored, as upstream's `strings.Split` use does.
     public static func parseBounds(_ text: Substring) -> (Int, Int)? {
-        let parts = text.split(separator: "-", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count >= 2, let first = atoi(parts[0]), let last = atoi(parts[1]) else { return nil }
+        var utf8 = text.utf8[...]
+        guard let first = atoi(&utf8), utf8.first == UInt8(ascii: "-") else { return nil }
+        utf8 = utf8.dropFirst()
+        guard let last = atoi(&utf8), utf8.isEmpty || utf8.first == UInt8(ascii: "-") else { return nil }
         return (first, last)
     }
 
@@ -34,10 +37,20 @@ public enum VFRange {
         "\(first)-\(last)"
     }
 
-    private static func atoi(_ s: Substring) -> Int? {
-        var digits = s
-        if digits.first == "+" { digits = digits.dropFirst() }
-        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
-        return Int(s.first == "+" ? String(digits) : String(s))
+    /// Reads a decimal integer up to the next `-` or the end.
+    private static func atoi(_ utf8: inout Substring.UTF8View.SubSequence) -> Int? {
+        if utf8.first == UInt8(ascii: "+") { utf8 = utf8.dropFirst() }
+        var value = 0
+        var digits = 0
+        while let c = utf8.first, c != UInt8(ascii: "-") {
+            guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int(c - UInt8(ascii: "0")))
+            guard !o1 && !o2 else { return nil }
+            value = a
+            digits += 1
+            utf8 = utf8.dropFirst()
+        }
+        return digits > 0 ? value : nil
     }
 }
