@@ -63,7 +63,10 @@ extension CRValue {
     init(yamlNode node: Node, source: String, documentIndex: Int) throws {
         switch node {
         case .scalar(let scalar):
-            if scalar.style == .plain || scalar.style == .any {
+            if scalar.tag.description == "tag:yaml.org,2002:str" {
+                // An explicit `!!str` keeps even `123` a string.
+                self = .string(scalar.string)
+            } else if scalar.style == .plain || scalar.style == .any {
                 self = CRValue.resolvePlainScalar(scalar.string)
             } else {
                 self = .string(scalar.string)

@@ -40,11 +40,12 @@ struct CRValueTextTests {
         #expect(docs == [.object([("k", c.expected)])])
     }
 
-    @Test("quoted and block scalars are always strings")
+    @Test("quoted, block and !!str scalars are always strings")
     func quotedScalars() throws {
         let text = """
             a: "1583"
             b: '8086'
+            e: !!str 1583
             c: |
               {"x": 1}
             d: |-
@@ -56,6 +57,7 @@ struct CRValueTextTests {
         #expect(value["b"] == .string("8086"))
         #expect(value["c"] == .string("{\"x\": 1}\n"))
         #expect(value["d"] == .string("two\nlines"))
+        #expect(value["e"] == .string("1583"))
     }
 
     @Test("a YAML stream gives one value per non-empty document, keys in order")
