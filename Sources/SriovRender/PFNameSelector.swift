@@ -1,4 +1,4 @@
-/// One `nicSelector.pfNames` entry: an interface name with an optional
+/// One `nicSelector.pfNames` entry, parsed leniently as the renderer needs: an interface name with an optional
 /// inclusive VF index range, `ens1f0` or `ens1f0#2-7`.
 ///
 /// Parsing follows the upstream operator (`ParseVfRange`): the part before the
@@ -7,7 +7,7 @@
 /// parser exists so the renderer can reproduce the operator's behaviour on a
 /// malformed entry (the whole policy fails on that node) without depending on
 /// the API layer's validation.
-public struct PFNameSelector: Sendable, Hashable {
+struct PFNameSelector: Sendable, Hashable {
     /// The entry as written.
     public var raw: String
     /// The interface name (the part before `#`).

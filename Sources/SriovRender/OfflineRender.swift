@@ -1,0 +1,115 @@
+import SriovAPI
+import SriovProto
+
+/// The offline render behind `sriovctl render`: decoded objects in, one
+/// `v1 List` out. Pure: the caller reads the files and prints the result.
+///
+/// Policies and networks are validated (``Validation``) and defaulted
+/// (``Defaults``) first. Nodes come from `v1 Node` objects (their labels);
+/// each node's inventory comes from the SriovNetworkNodeState of the same
+/// name (`status.interfaces`). A node state without a Node is reported as a
+/// warning and not rendered, as the operator only renders existing nodes.
+public enum OfflineRender {
+    /// Settings.
+    public struct Options: Sendable {
+        /// Renderer settings (NIC table, resource prefix).
+        public var render: RenderOptions
+        /// Namespace of the rendered node states (when the input has none) and
+        /// of the device-plugin ConfigMap.
+        public var operatorNamespace: String
+
+        public init(render: RenderOptions = .defaults, operatorNamespace: String = "sriov-network-operator") {
+            self.render = render
+            self.operatorNamespace = operatorNamespace
+        }
+    }
+
+    /// A successful render.
+    public struct Output: Sendable {
+        /// The `v1 List`: the node states with their rendered spec (by node
+        /// name), the `device-plugin-config` ConfigMap, then the NADs (by
+        /// namespace and name).
+        public var list: CRValue
+        /// Things worth telling the user that do not fail the render.
+        public var warnings: [String]
+    }
+
+    /// Why a render failed: every problem found, one human line each.
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public var problems: [String]
+        public var warnings: [String]
+        public var description: String { problems.joined(separator: "\n") }
+    }
+
+    /// The name of the device plugin's ConfigMap.
+    public static let configMapName = "device-plugin-config"
+
+    /// Renders decoded objects.
+    public static func render(_ objects: [APIObject], options: Options = Options()) -> Result<Output, Failure> {
+        var problems: [String] = Validation.validate(objects).map(\.description)
+        var warnings: [String] = []
+        var policies: [String: SriovV1.SriovNetworkNodePolicy] = [:]
+        var networks: [String: SriovV1.SriovNetwork] = [:]
+        var nodes: [String: KubeNode] = [:]
+        var states: [String: SriovV1.SriovNetworkNodeState] = [:]
+        for object in objects {
+            let duplicate: Bool
+            switch object {
+            case .policy(let p):
+                duplicate = policies.updateValue(Defaults.applied(to: p), forKey: p.metadata.name) != nil
+            case .network(let n):
+                duplicate = networks.updateValue(Defaults.applied(to: n), forKey: RenderState.key(n)) != nil
+            case .node(let n):
+                duplicate = nodes.updateValue(n, forKey: n.name) != nil
+            case .nodeState(let s):
+                duplicate = states.updateValue(s, forKey: s.metadata.name) != nil
+            }
+            if duplicate {
+                problems.append("\(object.kind) \"\(object.name)\": defined more than once in the input; each object may appear once")
+            }
+        }
+        for name in states.keys.sorted() where nodes[name] == nil {
+            warnings.append("SriovNetworkNodeState \"\(name)\": no v1 Node of that name in the input; not rendered (the operator renders existing nodes only)")
+        }
+        if !problems.isEmpty { return .failure(Failure(problems: problems, warnings: warnings)) }
+
+        let renderNodes = nodes.values.map {
+            RenderNode(name: $0.name, labels: $0.labels, interfaces: states[$0.name]?.status.interfaces ?? [])
+        }
+        let state = RenderState(
+            policies: Array(policies.values), networks: Array(networks.values), nodes: renderNodes,
+            options: options.render)
+        problems += state.conflicts.map(\.description)
+        for key in state.attachments.keys.sorted() {
+            if case .failure(let error) = state.attachments[key] { problems.append(error.description) }
+        }
+        if !problems.isEmpty { return .failure(Failure(problems: problems, warnings: warnings)) }
+
+        var items: [CRValue] = []
+        var configData: [(key: String, value: CRValue)] = []
+        for name in nodes.keys.sorted() {
+            guard let output = state.outputs[name] else { continue }
+            var nodeState = SriovV1.SriovNetworkNodeState()
+            nodeState.metadata.name = name
+            let inputNamespace = states[name]?.metadata.namespace ?? ""
+            nodeState.metadata.namespace = inputNamespace.isEmpty ? options.operatorNamespace : inputNamespace
+            if let spec = output.spec { nodeState.spec = spec }
+            if let status = states[name]?.status { nodeState.status = status }
+            items.append(CRCodec.encode(nodeState))
+            configData.append((name, .string(output.devicePluginConfig.jsonText)))
+        }
+        items.append(.object([
+            ("apiVersion", .string("v1")),
+            ("kind", .string("ConfigMap")),
+            ("metadata", .object([
+                ("name", .string(configMapName)),
+                ("namespace", .string(options.operatorNamespace)),
+            ])),
+            ("data", .object(configData)),
+        ]))
+        for key in state.attachments.keys.sorted() {
+            if case .success(let nad) = state.attachments[key] { items.append(nad.crValue) }
+        }
+        return .success(Output(list: CRCodec.list(items), warnings: warnings))
+    }
+}
