@@ -36,16 +36,17 @@ public enum CRCodec {
     ///   ``FieldErrorList`` with the problems of all objects, each located by
     ///   source and document index.
     public static func decodeObjects(from text: String, source: String) throws -> [APIObject] {
-        let documents = try CRValue.parseDocuments(text, source: source)
+        let documents = try CRValue.parseIndexedDocuments(text, source: source)
         var objects: [APIObject] = []
         var errors: [FieldError] = []
-        for (index, document) in documents.enumerated() {
+        for document in documents {
             do {
-                objects += try decodeObjects(document)
+                objects += try decodeObjects(document.value)
             } catch let list as FieldErrorList {
                 errors += list.errors.map {
                     var e = $0
-                    e.location = "\(source) (document \(index))"
+                    e.location = "\(source) (document \(document.index))"
+                    e.line = document.node?.line(at: e.path)
                     return e
                 }
             }

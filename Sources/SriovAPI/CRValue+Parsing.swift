@@ -16,10 +16,26 @@ extension CRValue {
     ///   - source: a name for errors, e.g. the file name.
     /// - Throws: ``CRParseError`` naming the source, document index and line.
     public static func parseDocuments(_ text: String, source: String) throws -> [CRValue] {
+        try parseIndexedDocuments(text, source: source).map(\.value)
+    }
+
+    /// One non-empty document of a stream: its index in the stream (empty
+    /// documents count), its value, and for YAML its node tree (with marks).
+    struct ParsedDocument {
+        var index: Int
+        var value: CRValue
+        var node: Node?
+    }
+
+    static func parseIndexedDocuments(_ text: String, source: String) throws -> [ParsedDocument] {
         let trimmed = text.drop { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{FEFF}" }
         if let first = trimmed.first, first == "{" || first == "[" {
             do {
-                return [try JSONReader.parse(text, source: source)]
+                let value = try JSONReader.parse(text, source: source)
+                // JSON is YAML too: take the node tree for line numbers when
+                // libyaml reads it.
+                let node = try? Parser(yaml: text).singleRoot()
+                return [ParsedDocument(index: 0, value: value, node: node)]
             } catch let jsonError as CRParseError {
                 // A YAML flow collection also starts with a bracket; only when
                 // both readers fail is the text reported as bad JSON.
@@ -40,8 +56,8 @@ extension CRValue {
         return documents[0]
     }
 
-    static func parseYAML(_ text: String, source: String) throws -> [CRValue] {
-        var documents: [CRValue] = []
+    static func parseYAML(_ text: String, source: String) throws -> [ParsedDocument] {
+        var documents: [ParsedDocument] = []
         var index = 0
         do {
             // Drive the parser directly: `compose_all`'s sequence stops
@@ -49,7 +65,7 @@ extension CRValue {
             let parser = try Parser(yaml: text)
             while let node = try parser.nextRoot() {
                 let value = try CRValue(yamlNode: node, source: source, documentIndex: index)
-                if value != .null { documents.append(value) }
+                if value != .null { documents.append(ParsedDocument(index: index, value: value, node: node)) }
                 index += 1
             }
         } catch let error as CRParseError {
@@ -161,5 +177,69 @@ extension String {
         while s.first == " " { s = s.dropFirst() }
         while s.last == " " { s = s.dropLast() }
         return String(s)
+    }
+}
+
+extension Node {
+    /// The one-based line of the node at a field path such as
+    /// `spec.nicSelector.pfNames[1]` or `metadata.labels[a.b/c]`: the line of
+    /// the last mapping key or sequence item on the path that exists.
+    func line(at path: String) -> Int? {
+        var node = self
+        var line = mark?.line
+        for token in FieldPath.tokens(path) {
+            switch (node, token) {
+            case (.mapping(let mapping), .key(let key)):
+                guard let pair = mapping.first(where: { $0.key.scalar?.string == key }) else { return line }
+                line = pair.key.mark?.line ?? line
+                node = pair.value
+            case (.sequence(let sequence), .index(let i)):
+                guard i >= 0, i < sequence.count else { return line }
+                node = sequence[sequence.index(sequence.startIndex, offsetBy: i)]
+                line = node.mark?.line ?? line
+            default:
+                return line
+            }
+        }
+        return line
+    }
+}
+
+/// Splits the field paths used in ``FieldError`` into keys and indices.
+enum FieldPath {
+    enum Token: Equatable {
+        case key(String)
+        case index(Int)
+    }
+
+    static func tokens(_ path: String) -> [Token] {
+        var tokens: [Token] = []
+        var current = ""
+        var i = path.startIndex
+        func flush() {
+            if !current.isEmpty { tokens.append(.key(current)) }
+            current = ""
+        }
+        while i < path.endIndex {
+            let c = path[i]
+            if c == "." {
+                flush()
+            } else if c == "[" {
+                flush()
+                guard let close = path[i...].firstIndex(of: "]") else { break }
+                let inner = String(path[path.index(after: i)..<close])
+                if let n = Int(inner), !inner.isEmpty, inner.allSatisfy(\.isNumber) {
+                    tokens.append(.index(n))
+                } else {
+                    tokens.append(.key(inner))
+                }
+                i = close
+            } else {
+                current.append(c)
+            }
+            i = path.index(after: i)
+        }
+        flush()
+        return tokens
     }
 }

@@ -36,6 +36,8 @@ public struct FieldError: Error, Hashable, Sendable, CustomStringConvertible {
     /// Where the object came from (`policy.yaml (document 1)`); nil when not
     /// read from text.
     public var location: String?
+    /// One-based line of the field in that text, when known.
+    public var line: Int?
 
     public init(
         code: Code, kind: String, name: String, path: String, value: String?, message: String,
@@ -52,7 +54,11 @@ public struct FieldError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String {
         var s = ""
-        if let location { s += "\(location): " }
+        if let location {
+            s += location
+            if let line { s += ", line \(line)" }
+            s += ": "
+        }
         s += kind.isEmpty ? "object" : kind
         if !name.isEmpty { s += " \"\(name)\"" }
         s += ": \(path.isEmpty ? "<root>" : path): "

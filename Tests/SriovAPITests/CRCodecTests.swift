@@ -292,6 +292,8 @@ struct CRCodecTests {
         #expect(e.path == c.path)
         #expect(e.code == c.code)
         #expect(e.location == "bad.yaml (document 0)")
+        #expect(e.line == 6)
+        #expect(e.description.hasPrefix("bad.yaml (document 0), line 6: SriovNetworkNodePolicy \"p1\": \(c.path): "))
         for part in c.mustMention { #expect(e.description.contains(part), "\(e.description)") }
     }
 
@@ -318,6 +320,43 @@ struct CRCodecTests {
             ])
         #expect(errors.map(\.location) == Array(repeating: "bad.yaml (document 0)", count: 5) + ["bad.yaml (document 1)"])
         #expect(errors.last?.description.contains("unsupported kind") == true)
+    }
+
+    @Test("errors carry the line of the field, in YAML after empty documents and in JSON")
+    func errorLines() {
+        let yaml = """
+            ---
+            ---
+            apiVersion: sriovnetwork.openshift.io/v1
+            kind: SriovNetworkNodePolicy
+            metadata:
+              name: p1
+              labels:
+                a.b/c: true
+            spec:
+              nicSelector:
+                pfNames:
+                - ens1
+                - [x]
+            """
+        let errors = Self.errors(of: yaml)
+        #expect(errors.map(\.path) == ["metadata.labels[a.b/c]", "spec.nicSelector.pfNames[1]"])
+        #expect(errors.map(\.line) == [8, 13])
+        #expect(errors.map(\.location) == ["bad.yaml (document 1)", "bad.yaml (document 1)"])
+        let json = """
+            {
+              "apiVersion": "sriovnetwork.openshift.io/v1",
+              "kind": "SriovNetwork",
+              "metadata": {"name": "n1"},
+              "spec": {
+                "resourceName": "r1",
+                "vlan": "100"
+              }
+            }
+            """
+        let jsonErrors = Self.errors(of: json)
+        #expect(jsonErrors.map(\.path) == ["spec.vlan"])
+        #expect(jsonErrors.map(\.line) == [7])
     }
 
     @Test("unknown fields are found below List items with the item's path")
