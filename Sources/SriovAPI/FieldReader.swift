@@ -88,6 +88,8 @@ struct FieldReader {
         }
     }
 
+    /// An integer field: only integers in `range` (as Go's `encoding/json`,
+    /// `4.0` and `1e3` are not integers).
     mutating func int64(_ value: CRValue, at path: String, range: ClosedRange<Int64>) -> Int64? {
         switch value {
         case .int(let i):
@@ -96,9 +98,6 @@ struct FieldReader {
                 return nil
             }
             return i
-        case .double(let d) where d.rounded() == d && d.magnitude < 9.0e15:
-            // JSON writers may print integral numbers with an exponent.
-            return int64(.int(Int64(d)), at: path, range: range)
         case .null: return nil
         default:
             wrongType(path, value, expected: "integer")

@@ -265,6 +265,9 @@ struct CRCodecTests {
                 name: "integer out of 32-bit range", spec: "numVfs: 4294967296", path: "spec.numVfs", code: .wrongType,
                 mustMention: ["4294967296", "out of range"]),
             StrictCase(
+                name: "a number with a fraction for an integer", spec: "numVfs: 4.0", path: "spec.numVfs",
+                code: .wrongType, mustMention: ["4", "expected integer", "got number"]),
+            StrictCase(
                 name: "string for a boolean", spec: "isRdma: yes", path: "spec.isRdma", code: .wrongType,
                 mustMention: ["\"yes\"", "expected boolean"]),
             StrictCase(

@@ -56,6 +56,9 @@ struct ValidationTests {
                 $0.metadata.name = "Policy_1"
             },
             PolicyCase("a dotted lowercase name is fine") { $0.metadata.name = "a.b-c" },
+            PolicyCase("metadata.namespace must be a DNS-1123 label", fails: "metadata.namespace") {
+                $0.metadata.namespace = "sriov.operator"
+            },
             PolicyCase("resourceName required", fails: "spec.resourceName") { $0.spec.resourceName = "" },
             PolicyCase("resourceName with a dot rejected", fails: "spec.resourceName", mentions: ["\"nics.1\"", "^[a-zA-Z0-9]"]) {
                 $0.spec.resourceName = "nics.1"
@@ -206,6 +209,9 @@ struct ValidationTests {
         arguments: [
             NetworkCase("the base network is valid") { _ in },
             NetworkCase("metadata.name must be a DNS-1123 subdomain", fails: "metadata.name") { $0.metadata.name = "-net" },
+            NetworkCase("metadata.namespace must be a DNS-1123 label", fails: "metadata.namespace") {
+                $0.metadata.namespace = "-ns"
+            },
             NetworkCase("resourceName required", fails: "spec.resourceName", mentions: ["required"]) { $0.spec.resourceName = "" },
             NetworkCase("resourceName syntax", fails: "spec.resourceName") { $0.spec.resourceName = "a/b" },
             NetworkCase("networkNamespace must be a DNS-1123 label", fails: "spec.networkNamespace") {
@@ -322,6 +328,33 @@ struct ValidationTests {
                 $0.status.syncStatus = "Done"
             },
             StateCase("syncStatus InProgress accepted") { $0.status.syncStatus = "InProgress" },
+            StateCase("spec mtu above 65535 rejected", fails: "spec.interfaces[0].mtu") { $0.spec.interfaces[0].mtu = 70000 },
+            StateCase("spec linkType enum", fails: "spec.interfaces[0].linkType") { $0.spec.interfaces[0].linkType = "fc" },
+            StateCase("spec eSwitchMode enum", fails: "spec.interfaces[0].eSwitchMode") {
+                $0.spec.interfaces[0].eSwitchMode = "offload"
+            },
+            StateCase("group vdpaType enum", fails: "spec.interfaces[0].vfGroups[0].vdpaType") {
+                $0.spec.interfaces[0].vfGroups[0].vdpaType = "vdpa"
+            },
+            StateCase("group resourceName syntax", fails: "spec.interfaces[0].vfGroups[0].resourceName") {
+                $0.spec.interfaces[0].vfGroups[0].resourceName = "a b"
+            },
+            StateCase("group mtu negative rejected", fails: "spec.interfaces[0].vfGroups[0].mtu") {
+                $0.spec.interfaces[0].vfGroups[0].mtu = -9000
+            },
+            StateCase("a group without a range on a PF with VFs rejected", fails: "spec.interfaces[0].vfGroups[0].vfRange") {
+                $0.spec.interfaces[0].vfGroups[0].vfRange = ""
+            },
+            StateCase("status rdmaMode enum", fails: "status.system.rdmaMode") { $0.status.system.rdmaMode = "all" },
+            StateCase("every optional field set to an accepted value") {
+                $0.spec.interfaces[0].mtu = 9000
+                $0.spec.interfaces[0].linkType = "ETH"
+                $0.spec.interfaces[0].eSwitchMode = "switchdev"
+                $0.spec.interfaces[0].vfGroups[0].vdpaType = "virtio"
+                $0.spec.interfaces[0].vfGroups[0].mtu = 1500
+                $0.spec.system.rdmaMode = "shared"
+                $0.status.system.rdmaMode = "exclusive"
+            },
         ])
     func nodeStateRules(_ c: StateCase) {
         Self.check(c, base: Self.baseState, kind: "SriovNetworkNodeState", validate: Validation.validate)
