@@ -43,6 +43,8 @@ public struct RenderState: Sendable {
     private var nodeInventory: [String: UInt32] = [:]
     private var nextInventory: UInt32 = 0
     private var shapeCache: [Shape: NodeRenderOutput] = [:]
+    /// Node names by label key and value, to find the nodes a policy selects.
+    private var labelIndex: [String: [String: Set<String>]] = [:]
 
     private struct Shape: Hashable {
         var policies: [UInt32]
@@ -134,7 +136,8 @@ public struct RenderState: Sendable {
             setNode(node)
             reRender(node: name, into: &delta)
         case .removeNode(let name):
-            if nodes.removeValue(forKey: name) != nil {
+            if let removed = nodes.removeValue(forKey: name) {
+                unindexLabels(of: removed)
                 releaseInventory(of: name)
                 outputs[name] = nil
                 delta.changedNodes = [name]
@@ -148,6 +151,10 @@ public struct RenderState: Sendable {
     private mutating func setNode(_ node: RenderNode) {
         let previous = nodes[node.name]
         nodes[node.name] = node
+        if previous?.labels != node.labels {
+            if let previous { unindexLabels(of: previous) }
+            for (key, value) in node.labels { labelIndex[key, default: [:]][value, default: []].insert(node.name) }
+        }
         if let previous, previous.interfaces == node.interfaces, nodeInventory[node.name] != nil { return }
         releaseInventory(of: node.name)
         let key = Self.renderRelevant(node.interfaces)
@@ -161,6 +168,28 @@ public struct RenderState: Sendable {
         }
         inventoryRefs[id, default: 0] += 1
         nodeInventory[node.name] = id
+    }
+
+    private mutating func unindexLabels(of node: RenderNode) {
+        for (key, value) in node.labels {
+            labelIndex[key]?[value]?.remove(node.name)
+            if labelIndex[key]?[value]?.isEmpty == true { labelIndex[key]?[value] = nil }
+            if labelIndex[key]?.isEmpty == true { labelIndex[key] = nil }
+        }
+    }
+
+    /// The names of the nodes a policy's nodeSelector selects.
+    private func nodesSelected(by policy: SriovV1.SriovNetworkNodePolicy) -> [String] {
+        let selector = policy.spec.nodeSelector
+        if selector.isEmpty { return Array(nodes.keys) }
+        var smallest: Set<String> = []
+        var first = true
+        for (key, value) in selector {
+            guard let names = labelIndex[key]?[value] else { return [] }
+            if first || names.count < smallest.count { smallest = names }
+            first = false
+        }
+        return smallest.filter { name in nodes[name].map { policy.selectsNode(labels: $0.labels) } ?? false }
     }
 
     /// The PF fields rendering reads (selection: name, altNames, pciAddress,
@@ -263,8 +292,9 @@ public struct RenderState: Sendable {
     private mutating func reRender(
         nodesSelectedBy changed: [SriovV1.SriovNetworkNodePolicy], into delta: inout RenderDelta
     ) {
-        let affected = nodes.values.filter { node in changed.contains { $0.selectsNode(labels: node.labels) } }
-        for node in affected { reRender(node: node.name, into: &delta) }
+        var affected = Set<String>()
+        for policy in changed { affected.formUnion(nodesSelected(by: policy)) }
+        for name in affected { reRender(node: name, into: &delta) }
         delta.changedNodes.sort()
     }
 }
