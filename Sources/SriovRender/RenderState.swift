@@ -27,7 +27,8 @@ public struct RenderState: Sendable {
     public private(set) var outputs: [String: NodeRenderOutput] = [:]
     /// Rendered NAD (or the reason it could not be rendered) per network key.
     public private(set) var attachments: [String: Result<NetworkAttachmentDefinition, NetworkRenderError>] = [:]
-    /// Policies in application order.
+    /// Policies in application order, without the deprecated policy `default`
+    /// (which the operator ignores).
     public private(set) var sortedPolicies: [SriovV1.SriovNetworkNodePolicy] = []
 
     // Memoization.
