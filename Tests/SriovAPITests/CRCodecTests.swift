@@ -67,7 +67,7 @@ struct CRCodecTests {
 
     @Test("the seed's node state (re-indented) reads its 2019 spellings: interface deviceType and maxVfs")
     func seedNodeStateAliases() throws {
-        let text = try RepoPathsShim.read("examples/seed/nodestate.yaml")
+        let text = try RepoPathsShim.read("examples/seed-nodestate/nodestate.yaml")
         guard case .nodeState(let s) = try Self.decodeOne(text, source: "nodestate.yaml") else {
             Issue.record("not a node state")
             return
@@ -130,7 +130,7 @@ struct CRCodecTests {
 
     @Test(
         "seed files round-trip YAML → Swift → protobuf → Swift → YAML without loss",
-        arguments: ["examples/seed/policy.yaml", "examples/seed/network.yaml", "examples/seed/nodestate.yaml"])
+        arguments: ["examples/seed/policy.yaml", "examples/seed/network.yaml", "examples/seed-nodestate/nodestate.yaml"])
     func seedRoundTrip(_ path: String) throws {
         let original = try Self.decodeOne(try RepoPathsShim.read(path), source: path)
         let firstYAML = CRCodec.encode(original).yamlString()

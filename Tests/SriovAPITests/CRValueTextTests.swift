@@ -112,7 +112,7 @@ struct CRValueTextTests {
 
     @Test("the seed's 2019 node state, copied verbatim, is reported as bad YAML with its line")
     func verbatimSeedNodeStateIsInvalid() throws {
-        let text = try String(contentsOfFile: RepoPathsShim.path("examples/seed/nodestate-2019-verbatim.yaml"), encoding: .utf8)
+        let text = try String(contentsOfFile: RepoPathsShim.path("examples/seed-nodestate/nodestate-2019-verbatim.yaml"), encoding: .utf8)
         #expect(throws: CRParseError.self) { try CRValue.parseDocuments(text, source: "nodestate-2019-verbatim.yaml") }
     }
 
