@@ -74,7 +74,11 @@ public enum GoJSON {
         case .null: out.append("null")
         case .bool(let b): out.append(b ? "true" : "false")
         case .int(let i): out.append(String(i))
-        case .double(let d): out.append(d == d.rounded() && abs(d) < 1e21 ? String(Int64(d)) : "\(d)")
+        case .double(let d):
+            // Integral values within 2^53 print without a fraction, as Go does;
+            // other values use Swift's shortest round-trip form (the renderer
+            // itself never produces doubles).
+            out.append(d == d.rounded() && abs(d) < 9_007_199_254_740_992 ? String(Int64(d)) : "\(d)")
         case .string(let s): appendQuoted(s, into: &out)
         case .array(let items):
             out.append("[")

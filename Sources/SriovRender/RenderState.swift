@@ -40,6 +40,7 @@ public struct RenderState: Sendable {
     private var sortedSelectorIndex: [Int] = []
     private var distinctSelectors: [[(key: String, value: String)]] = []
     private var inventoryIDs: [[SriovV1.InterfaceExt]: UInt32] = [:]
+    private var inventoryKeys: [UInt32: [SriovV1.InterfaceExt]] = [:]
     private var inventoryRefs: [UInt32: Int] = [:]
     private var nodeInventory: [String: UInt32] = [:]
     private var nextInventory: UInt32 = 0
@@ -166,6 +167,7 @@ public struct RenderState: Sendable {
             id = nextInventory
             nextInventory += 1
             inventoryIDs[key] = id
+            inventoryKeys[id] = key
         }
         inventoryRefs[id, default: 0] += 1
         nodeInventory[node.name] = id
@@ -219,7 +221,7 @@ public struct RenderState: Sendable {
             return
         }
         inventoryRefs[id] = nil
-        if let entry = inventoryIDs.first(where: { $0.value == id }) { inventoryIDs[entry.key] = nil }
+        if let key = inventoryKeys.removeValue(forKey: id) { inventoryIDs[key] = nil }
         shapeCache = shapeCache.filter { $0.key.inventory != id }
     }
 
@@ -273,6 +275,9 @@ public struct RenderState: Sendable {
         }
         let shape = Shape(policies: versions, inventory: inventory)
         if let cached = shapeCache[shape] { return cached.forNode(name) }
+        // Shapes no node uses any more (after label changes) are dropped in bulk
+        // once the cache outgrows the cluster.
+        if shapeCache.count > 2 * nodes.count + 64 { shapeCache.removeAll(keepingCapacity: true) }
         let output = NodeRenderOutput.render(
             node: "", selectedPolicies: selected.map { sortedPolicies[$0] },
             interfaces: Self.renderRelevant(node.interfaces), options: options)
