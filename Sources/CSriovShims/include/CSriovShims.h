@@ -38,8 +38,35 @@ long CSriovShims_SSL_MODE_ENABLE_PARTIAL_WRITE(void);
 long CSriovShims_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER(void);
 long CSriovShims_SSL_OP_NO_RENEGOTIATION(void);
 long CSriovShims_SSL_OP_NO_COMPRESSION(void);
+long CSriovShims_SSL_OP_IGNORE_UNEXPECTED_EOF(void);
 long CSriovShims_SSL_OP_CIPHER_SERVER_PREFERENCE(void);
 void CSriovShims_ERR_clear_error(void);
+
+/* --- eventfd (event-loop wake-ups) --- */
+int CSriovShims_eventfd(void);
+int CSriovShims_eventfd_signal(int fd);
+int CSriovShims_eventfd_drain(int fd);
+
+/* --- TLS helpers --- */
+/* Server: select "h2" by ALPN; a client offering ALPN without h2 is refused. */
+void CSriovShims_SSL_CTX_select_alpn_h2(SSL_CTX *ctx);
+/* Client: offer "h2". Returns 0 on success. */
+int CSriovShims_SSL_set_alpn_h2(SSL *ssl);
+/* 1 when "h2" was negotiated by ALPN. */
+int CSriovShims_SSL_alpn_is_h2(const SSL *ssl);
+/* Copies the peer certificate's first URI SAN into buf (NUL-terminated).
+ * Returns its length, 0 when there is none, -1 without a peer certificate. */
+int CSriovShims_SSL_peer_uri_san(const SSL *ssl, char *buf, size_t len);
+/* Client: verify the server certificate against host (a DNS name or an IP
+ * literal). Returns 1 on success. */
+int CSriovShims_SSL_set_verify_host(SSL *ssl, const char *host, int is_ip);
+/* Human-readable reason of the last verification failure, or NULL. */
+const char *CSriovShims_SSL_verify_error(const SSL *ssl);
+/* Pops OpenSSL's error queue into buf as one line. */
+void CSriovShims_ERR_drain(char *buf, size_t len);
+/* Loads a certificate chain, a key and a CA bundle into ctx and requires the
+ * key to match. verify_peer: 0 none, 1 request, 2 require. Returns 1 or 0. */
+int CSriovShims_SSL_CTX_load(SSL_CTX *ctx, const char *cert, const char *key, const char *ca, int verify_peer);
 
 /* Releases unused heap memory back to the OS (glibc malloc_trim). */
 int CSriovShims_malloc_trim(size_t pad);

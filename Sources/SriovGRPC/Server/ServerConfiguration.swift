@@ -1,0 +1,83 @@
+/// How a ``GRPCServer`` listens, secures and limits connections.
+public struct ServerConfiguration: Sendable {
+    /// Transport security.
+    public enum Security: Sendable {
+        /// TLS with the given configuration (client certificates required
+        /// unless `clientAuth` is `.none`).
+        case tls(TLSConfiguration)
+        /// Plaintext HTTP/2 (h2c). For tests and benchmarks only.
+        case insecurePlaintext
+    }
+
+    /// Limits and timeouts, each with its default.
+    public struct Limits: Sendable {
+        /// Largest request message accepted: 4 MiB, gRPC's default.
+        public var maxReceiveMessageSize = 4 * 1024 * 1024
+        /// SETTINGS_MAX_CONCURRENT_STREAMS: 1000 concurrent calls per connection.
+        public var maxConcurrentStreams = 1000
+        /// SETTINGS_INITIAL_WINDOW_SIZE: 1 MiB per stream, the most a slow
+        /// handler lets a client send ahead.
+        public var initialWindowSize = 1024 * 1024
+        /// Connection-level receive window: 16 MiB.
+        public var connectionWindowSize = 16 * 1024 * 1024
+        /// SETTINGS_MAX_HEADER_LIST_SIZE: 16 KiB, gRPC's default.
+        public var maxHeaderListSize = 16 * 1024
+        /// Response bytes a handler may queue before `write` suspends: 256 KiB.
+        public var outboundHighWater = 256 * 1024
+        /// A TLS handshake must finish within 10 s.
+        public var handshakeTimeout: Duration = .seconds(10)
+        /// A connection without calls for this long gets a GOAWAY; nil = never.
+        public var idleTimeout: Duration? = nil
+        /// Client PINGs closer together than this count as strikes: 5 min,
+        /// gRPC's default `min_ping_interval_without_data`.
+        public var minPingInterval: Duration = .seconds(300)
+        /// Strikes allowed before GOAWAY `too_many_pings`: 2, as gRPC.
+        public var maxPingStrikes = 2
+        /// nghttp2's RST_STREAM rate limit (rapid reset): burst 1000 and
+        /// 33 per second refill, nghttp2's own defaults, set explicitly.
+        public var streamResetBurst: UInt64 = 1000
+        public var streamResetRate: UInt64 = 33
+        /// CONTINUATION frames allowed after one HEADERS frame: 8.
+        public var maxContinuations = 8
+        /// Grace period of a graceful shutdown: 10 s.
+        public var shutdownGracePeriod: Duration = .seconds(10)
+
+        public init() {}
+
+        public static var defaults: Self { Self() }
+
+        var handshakeTimeoutNanos: UInt64 { nanos(handshakeTimeout) }
+        var idleTimeoutNanos: UInt64? { idleTimeout.map(nanos) }
+        var minPingIntervalNanos: UInt64 { nanos(minPingInterval) }
+    }
+
+    /// Where to listen.
+    public var target: BindTarget
+    public var security: Security
+    /// Event-loop threads: default the number of cores.
+    public var threads: Int
+    public var limits: Limits
+
+    public init(target: BindTarget, security: Security, threads: Int = System.coreCount, limits: Limits = .defaults) {
+        self.target = target
+        self.security = security
+        self.threads = max(1, threads)
+        self.limits = limits
+    }
+}
+
+func nanos(_ d: Duration) -> UInt64 {
+    let (s, a) = d.components
+    if s < 0 { return 0 }
+    return UInt64(s) &* 1_000_000_000 &+ UInt64(a / 1_000_000_000)
+}
+
+/// Facts about the machine.
+public enum System {
+    /// Online CPUs.
+    public static var coreCount: Int {
+        Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+    }
+}
+
+import Glibc

@@ -1,0 +1,371 @@
+import CNGHTTP2
+import CSriovShims
+import Glibc
+
+/// One accepted HTTP/2 connection of a ``GRPCServer``: nghttp2 server
+/// session, routing on request HEADERS, keepalive ping policy.
+final class ServerConnection: HTTP2Connection, @unchecked Sendable {
+    let server: GRPCServer
+    let remoteAddress: String
+    var streams: [Int32: ServerStream] = [:]
+    var peer: PeerIdentity
+    private var pingStrikes = 0
+    private var lastPingAt: UInt64 = 0
+    var draining = false
+
+    init(server: GRPCServer, loop: EventLoop, fd: Int32, tls: TLSContext?, remoteAddress: String) throws {
+        self.server = server
+        self.remoteAddress = remoteAddress
+        self.peer = PeerIdentity(spiffeID: nil, address: remoteAddress, isSecure: tls != nil)
+        try super.init(loop: loop, fd: fd, tls: tls, isServer: true)
+    }
+
+    override func handshakeCompleted() {
+        if let ssl {
+            var buf = [CChar](repeating: 0, count: 512)
+            if CSriovShims_SSL_peer_uri_san(ssl, &buf, buf.count) > 0 {
+                peer.spiffeID = String(cString: buf)
+            }
+        }
+        let limits = server.configuration.limits
+        var session: OpaquePointer?
+        nghttp2_session_server_new2(&session, serverCallbacks, Unmanaged.passUnretained(self).toOpaque(), server.nghttp2Options)
+        self.session = session
+        var settings = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: UInt32(limits.maxConcurrentStreams)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(limits.initialWindowSize)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: UInt32(limits.maxHeaderListSize)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_FRAME_SIZE.rawValue), value: 16_384),
+        ]
+        nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
+        // Open the connection window wide: per-stream windows do the throttling.
+        nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(limits.connectionWindowSize))
+        if draining { goAway() }
+    }
+
+    override func connectionClosed() {
+        let all = streams
+        streams.removeAll()
+        for (_, s) in all { s.streamClosed(errorCode: NGHTTP2_CANCEL.rawValue) }
+        server.connectionClosed(self)
+    }
+
+    func resetPingStrikes() { pingStrikes = 0 }
+
+    func resetStream(_ stream: ServerStream, code: UInt32) {
+        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, code)
+        scheduleFlush()
+    }
+
+    /// Stops new streams: GOAWAY with the last stream id seen; the
+    /// connection closes once its streams are done.
+    func goAway() {
+        draining = true
+        guard state == .active, let session else { return }
+        nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session), NGHTTP2_NO_ERROR.rawValue, nil, 0)
+        scheduleFlush()
+    }
+
+    /// Cancels every call and closes now (end of the grace period).
+    func forceClose() {
+        if let session, state == .active {
+            for (id, s) in streams where !s.done {
+                s.task?.cancel()
+                nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, NGHTTP2_CANCEL.rawValue)
+            }
+            flushNow()
+        }
+        fail(nil)
+    }
+
+    /// Idle and handshake timeouts; called by the server's sweep.
+    func sweep(now: UInt64) {
+        let limits = server.configuration.limits
+        if state == .handshaking, now &- createdAt > limits.handshakeTimeoutNanos {
+            fail("TLS handshake did not finish within \(limits.handshakeTimeout)")
+        } else if state == .active, streams.isEmpty, let idle = limits.idleTimeoutNanos, now &- lastActivity > idle {
+            goAway()
+        }
+    }
+
+    // MARK: - nghttp2 events
+
+    fileprivate func beginHeaders(_ streamID: Int32) {
+        streams[streamID] = ServerStream(id: streamID, connection: self, maxMessageSize: server.configuration.limits.maxReceiveMessageSize)
+    }
+
+    fileprivate func header(_ streamID: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
+        guard let s = streams[streamID] else { return 0 }
+        if s.route != nil {
+            // Trailers from a client: ignored (gRPC clients send none).
+            return 0
+        }
+        s.headerBytes += name.count + value.count + 32
+        if s.headerBytes > server.configuration.limits.maxHeaderListSize {
+            s.headerError = "request headers exceed \(server.configuration.limits.maxHeaderListSize) bytes"
+            return 0
+        }
+        let n = String(decoding: name, as: UTF8.self)
+        let v = String(decoding: value, as: UTF8.self)
+        switch n {
+        case ":method": s.method = v
+        case ":path": s.path = v
+        case "content-type": s.contentType = v
+        case "te": s.te = v
+        case "grpc-timeout": s.timeout = v
+        default:
+            if n.hasPrefix(":") { return 0 }
+            do { try s.metadata.addWireHeader(name: n, value: v) } catch { s.headerError = "\(error)" }
+        }
+        return 0
+    }
+
+    fileprivate func headersComplete(_ streamID: Int32, endStream: Bool) {
+        guard let s = streams[streamID] else { return }
+        if s.route != nil || s.done {
+            if endStream { requestEnded(s) }
+            return
+        }
+        route(s)
+        if endStream { requestEnded(s) }
+    }
+
+    private func route(_ s: ServerStream) {
+        s.started = Monotonic.now()
+        if s.method != "POST" {
+            respondHTTP(s, status: "405", body: "gRPC requests use POST\n")
+            return
+        }
+        if !HeaderValidation.isGRPCContentType(s.contentType) {
+            respondHTTP(s, status: "415", body: "content-type \"\(s.contentType)\" is not application/grpc\n")
+            return
+        }
+        if let e = s.headerError {
+            s.finish(RPCStatus(code: .internal, message: e))
+            return
+        }
+        guard let route = server.routes[s.path] else {
+            server.unknownMethod()
+            s.finish(RPCStatus(code: .unimplemented, message: "method \(s.path) is not implemented"))
+            return
+        }
+        s.route = route
+        server.metrics.started(route.path)
+        var deadline: ContinuousClock.Instant?
+        if let t = s.timeout {
+            do {
+                let timeout = try GRPCTimeout(headerValue: t)
+                deadline = ContinuousClock.now + timeout.duration
+                let sref = s
+                s.deadlineTimer = loop.schedule(after: UInt64(timeout.nanoseconds)) { sref.deadlineExpired() }
+            } catch {
+                s.finish(RPCStatus(code: .internal, message: "\(error)"))
+                return
+            }
+        }
+        let context = ServerContext(path: s.path, peer: peer, metadata: s.metadata, deadline: deadline)
+        s.context = context
+        guard case .async(let handler) = route.handler else { return }
+        let queue = MessageQueue(highWater: server.configuration.limits.initialWindowSize) { [loop, connection = self, id = s.id] in
+            loop.execute { connection.releaseCredit(id) }
+        }
+        let gate = OutboundGate(highWater: server.configuration.limits.outboundHighWater)
+        s.inbound = queue
+        s.gate = gate
+        let loop = self.loop
+        let writer = RawResponseWriter { [loop] bytes in
+            let framed = MessageFramer.frame(bytes)
+            try await gate.reserve(framed.count)
+            loop.execute { s.enqueue(framed) }
+        }
+        let requests = RawRequestStream(queue: queue)
+        s.task = Task {
+            let status: RPCStatus
+            let final: [UInt8]?
+            do {
+                let end = try await handler(requests, writer, context)
+                final = end.finalMessage.map(MessageFramer.frame)
+                status = RPCStatus(code: .ok, trailers: end.trailers)
+            } catch {
+                final = nil
+                status = RPCStatus(error: error)
+            }
+            loop.execute {
+                if let final { s.enqueue(final) }
+                s.finish(status)
+            }
+        }
+    }
+
+    private func releaseCredit(_ id: Int32) {
+        guard let s = streams[id], let session, s.heldBackCredit > 0 else { return }
+        nghttp2_session_consume_stream(session, id, s.heldBackCredit)
+        s.heldBackCredit = 0
+        scheduleFlush()
+    }
+
+    private func respondHTTP(_ s: ServerStream, status: String, body: String) {
+        s.done = true
+        s.outbound = Array(body.utf8)
+        s.headersSent = true
+        s.pendingStatus = nil
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: { _, streamID, buf, length, flags, _, user in
+            let c = Unmanaged<ServerConnection>.fromOpaque(user!).takeUnretainedValue()
+            guard let s = c.streams[streamID], let buf, let flags else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+            let n = min(length, s.outbound.count - s.outboundOffset)
+            s.outbound.withUnsafeBytes { memcpy(buf, $0.baseAddress! + s.outboundOffset, n) }
+            s.outboundOffset += n
+            if s.outboundOffset == s.outbound.count { flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue }
+            return n
+        })
+        _ = HeaderBlock.with([(":status", status), ("content-type", "text/plain")]) { nva, n in
+            nghttp2_submit_response(session, s.id, nva, n, &provider)
+        }
+        scheduleFlush()
+    }
+
+    fileprivate func data(_ streamID: Int32, _ bytes: UnsafeRawBufferPointer) {
+        guard let session else { return }
+        nghttp2_session_consume_connection(session, bytes.count)
+        guard let s = streams[streamID] else { return }
+        guard s.route != nil, !s.done else {
+            nghttp2_session_consume_stream(session, streamID, bytes.count)
+            return
+        }
+        s.deframer.append(bytes)
+        var accepting = true
+        do {
+            while let message = try s.deframer.next() {
+                s.requestMessages += 1
+                if s.inbound == nil {
+                    if s.requestMessages > 1 {
+                        throw RPCError(code: .unimplemented, message: "expected exactly one request message, got more")
+                    }
+                    s.inlineRequest = message
+                } else if s.inbound?.push(message) == false {
+                    accepting = false
+                }
+            }
+        } catch let e as MessageFramingError {
+            failCall(s, RPCStatus(code: e.statusCode, message: e.description))
+            return
+        } catch {
+            failCall(s, RPCStatus(error: error))
+            return
+        }
+        if accepting && s.heldBackCredit == 0 {
+            nghttp2_session_consume_stream(session, streamID, bytes.count)
+        } else {
+            s.heldBackCredit += bytes.count
+        }
+    }
+
+    /// Ends a call with an error and stops reading it.
+    private func failCall(_ s: ServerStream, _ status: RPCStatus) {
+        s.inbound?.fail(RPCError(code: status.code, message: status.message))
+        s.task?.cancel()
+        s.outbound.removeAll()
+        s.outboundOffset = 0
+        s.pendingStatus = nil
+        s.finish(status)
+        // Later request bytes are discarded (see `data`); return held credit.
+        if let session { nghttp2_session_consume_stream(session, s.id, s.heldBackCredit) }
+        s.heldBackCredit = 0
+    }
+
+    fileprivate func requestEnded(_ s: ServerStream) {
+        guard s.route != nil, !s.done else { return }
+        do {
+            try s.deframer.finish()
+        } catch let e as MessageFramingError {
+            failCall(s, RPCStatus(code: e.statusCode, message: e.description))
+            return
+        } catch {}
+        if let inbound = s.inbound {
+            inbound.finish()
+            return
+        }
+        // Inline unary.
+        guard case .inline(let handler) = s.route?.handler, let context = s.context else { return }
+        guard let request = s.inlineRequest else {
+            s.finish(RPCStatus(code: .unimplemented, message: "expected exactly one request message, got none"))
+            return
+        }
+        do {
+            let response = try handler(request, context)
+            s.enqueue(MessageFramer.frame(response))
+            s.finish(.ok)
+        } catch {
+            s.finish(RPCStatus(error: error))
+        }
+    }
+
+    fileprivate func ping() {
+        let now = Monotonic.now()
+        let policy = server.configuration.limits
+        if lastPingAt != 0 && now &- lastPingAt < policy.minPingIntervalNanos {
+            pingStrikes += 1
+            if pingStrikes > policy.maxPingStrikes, let session {
+                let debug = Array("too_many_pings".utf8)
+                nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session), NGHTTP2_ENHANCE_YOUR_CALM.rawValue, debug, debug.count)
+                draining = true
+            }
+        }
+        lastPingAt = now
+    }
+
+    fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
+        guard let s = streams.removeValue(forKey: streamID) else { return }
+        s.streamClosed(errorCode: errorCode)
+    }
+}
+
+// MARK: - nghttp2 callbacks
+
+private func connection(_ user: UnsafeMutableRawPointer?) -> ServerConnection {
+    Unmanaged<ServerConnection>.fromOpaque(user!).takeUnretainedValue()
+}
+
+/// The callbacks of every server session (immutable after creation).
+nonisolated(unsafe) let serverCallbacks: OpaquePointer = {
+    var cbs: OpaquePointer?
+    nghttp2_session_callbacks_new(&cbs)
+    nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, { _, frame, user in
+        guard let frame, UInt32(frame.pointee.hd.type) == NGHTTP2_HEADERS.rawValue,
+              frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST else { return 0 }
+        connection(user).beginHeaders(frame.pointee.hd.stream_id)
+        return 0
+    })
+    nghttp2_session_callbacks_set_on_header_callback(cbs, { _, frame, name, namelen, value, valuelen, _, user in
+        guard let frame else { return 0 }
+        return connection(user).header(
+            frame.pointee.hd.stream_id, name: UnsafeBufferPointer(start: name, count: namelen),
+            value: UnsafeBufferPointer(start: value, count: valuelen))
+    })
+    nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, { _, frame, user in
+        guard let frame else { return 0 }
+        let c = connection(user)
+        let type = UInt32(frame.pointee.hd.type)
+        let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        switch type {
+        case NGHTTP2_HEADERS.rawValue:
+            c.headersComplete(frame.pointee.hd.stream_id, endStream: endStream)
+        case NGHTTP2_DATA.rawValue:
+            if endStream, let s = c.streams[frame.pointee.hd.stream_id] { c.requestEnded(s) }
+        case NGHTTP2_PING.rawValue:
+            if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 { c.ping() }
+        default: break
+        }
+        return 0
+    })
+    nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, { _, _, streamID, data, len, user in
+        connection(user).data(streamID, UnsafeRawBufferPointer(start: data, count: len))
+        return 0
+    })
+    nghttp2_session_callbacks_set_on_stream_close_callback(cbs, { _, streamID, errorCode, user in
+        connection(user).streamClosed(streamID, errorCode: errorCode)
+        return 0
+    })
+    return cbs!
+}()

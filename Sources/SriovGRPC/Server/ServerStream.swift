@@ -1,0 +1,219 @@
+import CNGHTTP2
+import Glibc
+
+/// One gRPC call on a server connection: request headers, inbound
+/// messages, queued response bytes and the final status. Loop-confined.
+///
+/// `@unchecked Sendable`: touched only on its connection's loop thread;
+/// handler tasks capture it only inside closures passed to `loop.execute`.
+final class ServerStream: @unchecked Sendable {
+    let id: Int32
+    /// Strong: the cycle through `connection.streams` ends when the stream closes.
+    let connection: ServerConnection
+
+    // Request headers.
+    var method = ""
+    var path = ""
+    var contentType = ""
+    var te = ""
+    var timeout: String?
+    var metadata = Metadata()
+    var headerBytes = 0
+    var headerError: String?
+
+    // Call state.
+    var route: ServerRoute?
+    var deframer: MessageDeframer
+    var inbound: MessageQueue?
+    var inlineRequest: [UInt8]?
+    var requestMessages = 0
+    var heldBackCredit = 0
+    var task: Task<Void, Never>?
+    var deadlineTimer: UInt64?
+    var started: UInt64 = 0
+    var context: ServerContext?
+
+    // Response state.
+    var outbound: [UInt8] = []
+    var outboundOffset = 0
+    var gate: OutboundGate?
+    var headersSent = false
+    var dataDeferred = false
+    var pendingStatus: RPCStatus?
+    /// The status went out (or the stream was reset): nothing more to send.
+    var done = false
+    var closed = false
+
+    init(id: Int32, connection: ServerConnection, maxMessageSize: Int) {
+        self.id = id
+        self.connection = connection
+        self.deframer = MessageDeframer(maxMessageSize: maxMessageSize)
+    }
+
+    var session: OpaquePointer { connection.session! }
+
+    // MARK: - sending
+
+    /// Appends framed bytes and wakes the data provider.
+    func enqueue(_ bytes: [UInt8]) {
+        guard !done, !closed else {
+            gate?.release(bytes.count)
+            return
+        }
+        if outboundOffset == outbound.count {
+            outbound.removeAll(keepingCapacity: outbound.capacity <= 16_384)
+            outboundOffset = 0
+        }
+        outbound.append(contentsOf: bytes)
+        startResponseIfNeeded()
+        resume()
+    }
+
+    /// Ends the call with `status`: after queued messages, as trailers; or
+    /// trailers-only when nothing was sent.
+    func finish(_ status: RPCStatus) {
+        guard !done, !closed, pendingStatus == nil else { return }
+        if !headersSent && outboundOffset == outbound.count {
+            sendTrailersOnly(status)
+            return
+        }
+        pendingStatus = status
+        startResponseIfNeeded()
+        resume()
+    }
+
+    private func resume() {
+        if dataDeferred {
+            dataDeferred = false
+            nghttp2_session_resume_data(session, id)
+        }
+        connection.scheduleFlush()
+    }
+
+    private func startResponseIfNeeded() {
+        guard !headersSent else { return }
+        headersSent = true
+        connection.resetPingStrikes()
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: serverDataRead)
+        let rv = HeaderBlock.with(ServerStream.responseHeaders) { nva, n in
+            nghttp2_submit_response(session, id, nva, n, &provider)
+        }
+        if rv != 0 { connection.resetStream(self, code: NGHTTP2_INTERNAL_ERROR.rawValue) }
+    }
+
+    static let responseHeaders: [(String, String)] = [(":status", "200"), ("content-type", "application/grpc")]
+
+    private func sendTrailersOnly(_ status: RPCStatus) {
+        headersSent = true
+        markDone(status)
+        var headers = ServerStream.responseHeaders
+        headers.append(contentsOf: statusHeaders(status))
+        let rv = HeaderBlock.with(headers) { nva, n in
+            nghttp2_submit_response(session, id, nva, n, nil)
+        }
+        if rv != 0 { connection.resetStream(self, code: NGHTTP2_INTERNAL_ERROR.rawValue) }
+        connection.scheduleFlush()
+    }
+
+    func statusHeaders(_ status: RPCStatus) -> [(String, String)] {
+        var headers = [("grpc-status", String(status.code.rawValue))]
+        if !status.message.isEmpty { headers.append(("grpc-message", PercentEncoding.encode(status.message))) }
+        if !status.trailers.isEmpty {
+            if let extra = try? status.trailers.wireHeaders() { headers.append(contentsOf: extra) }
+        }
+        return headers
+    }
+
+    /// Called by the data provider once the queued bytes are out.
+    func submitTrailers() {
+        guard let status = pendingStatus else { return }
+        markDone(status)
+        let rv = HeaderBlock.with(statusHeaders(status)) { nva, n in
+            nghttp2_submit_trailer(session, id, nva, n)
+        }
+        if rv != 0 { connection.resetStream(self, code: NGHTTP2_INTERNAL_ERROR.rawValue) }
+    }
+
+    private func markDone(_ status: RPCStatus) {
+        done = true
+        if let t = deadlineTimer {
+            connection.loop.cancelTimer(t)
+            deadlineTimer = nil
+        }
+        connection.server.callFinished(path: route?.path ?? path, code: status.code, started: started, known: route != nil)
+        gate?.fail(RPCError(code: .cancelled, message: "the call has already ended with \(status.code)"))
+    }
+
+    /// The data provider's read: copy queued bytes; at the end, trailers.
+    func read(into buf: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        let available = outbound.count - outboundOffset
+        var n = 0
+        if available > 0 {
+            n = min(available, length)
+            outbound.withUnsafeBytes { raw in
+                memcpy(buf, raw.baseAddress! + outboundOffset, n)
+            }
+            outboundOffset += n
+            gate?.release(n)
+        }
+        if outboundOffset == outbound.count {
+            if pendingStatus != nil && !done {
+                flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+                submitTrailers()
+                return n
+            }
+            if n == 0 {
+                dataDeferred = true
+                return Int(NGHTTP2_ERR_DEFERRED.rawValue)
+            }
+        }
+        return n
+    }
+
+    // MARK: - lifecycle
+
+    /// The stream is gone (END_STREAM both ways, or RST_STREAM).
+    func streamClosed(errorCode: UInt32) {
+        closed = true
+        if let t = deadlineTimer {
+            connection.loop.cancelTimer(t)
+            deadlineTimer = nil
+        }
+        if !done {
+            done = true
+            let cancelled = RPCError(code: .cancelled, message: "the client cancelled the call (RST_STREAM \(errorCode))")
+            inbound?.fail(cancelled)
+            gate?.fail(cancelled)
+            task?.cancel()
+            if route != nil { connection.server.callFinished(path: route!.path, code: .cancelled, started: started, known: true) }
+        }
+        task = nil
+    }
+
+    /// The deadline passed: DEADLINE_EXCEEDED to the client, cancel the handler.
+    func deadlineExpired() {
+        deadlineTimer = nil
+        guard !done, !closed else { return }
+        let e = RPCError(code: .deadlineExceeded, message: "the deadline of \(timeout ?? "?") expired")
+        inbound?.fail(e)
+        task?.cancel()
+        outbound.removeAll()
+        outboundOffset = 0
+        pendingStatus = nil
+        if headersSent {
+            pendingStatus = RPCStatus(code: .deadlineExceeded, message: e.message)
+            resume()
+        } else {
+            sendTrailersOnly(RPCStatus(code: .deadlineExceeded, message: e.message))
+        }
+    }
+}
+
+/// `nghttp2_data_source_read_callback` of every server stream.
+let serverDataRead: nghttp2_data_source_read_callback = { _, streamID, buf, length, flags, _, user in
+    let connection = Unmanaged<ServerConnection>.fromOpaque(user!).takeUnretainedValue()
+    guard let stream = connection.streams[streamID], let buf, let flags else {
+        return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
+    }
+    return stream.read(into: buf, length: length, flags: flags)
+}

@@ -1,0 +1,115 @@
+import ArgumentParser
+import Dispatch
+import Glibc
+import Logging
+import SriovGRPC
+import SriovProto
+
+/// `sriov-controller`: the control-plane server. For now it serves the
+/// standard gRPC services (health, reflection).
+@main
+struct SriovController: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sriov-controller",
+        abstract: "The SR-IOV network operator's controller (gRPC over HTTP/2 with mutual TLS).")
+
+    @Option(help: "Address to listen on: HOST:PORT, [IPV6]:PORT or unix:PATH (port 0 picks a free port).")
+    var listen: String = "127.0.0.1:7443"
+
+    @Option(help: "PEM certificate chain of the server.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of the server.")
+    var tlsKey: String?
+
+    @Option(help: "PEM CA bundle that client certificates must chain to.")
+    var tlsCa: String?
+
+    @Flag(help: "Do not ask clients for certificates (tests and benchmarks only).")
+    var noClientAuth = false
+
+    @Flag(help: "Serve plaintext HTTP/2 without TLS (tests and benchmarks only).")
+    var insecureH2c = false
+
+    @Option(help: "Event-loop threads (default: the number of cores).")
+    var threads: Int?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        if !insecureH2c && (tlsCert == nil || tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key are required unless --insecure-h2c is given")
+        }
+        if !insecureH2c && !noClientAuth && tlsCa == nil {
+            throw ValidationError("--tls-ca is required to verify client certificates (or pass --no-client-auth)")
+        }
+        if let threads, threads < 1 || threads > 256 {
+            throw ValidationError("--threads \(threads) is out of range; expected 1...256")
+        }
+        if Logger.Level(rawValue: logLevel) == nil {
+            throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: "sriov-controller")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+
+        let target = try BindTarget(parsing: listen)
+        let security: ServerConfiguration.Security =
+            insecureH2c
+            ? .insecurePlaintext
+            : .tls(TLSConfiguration(
+                certificatePath: tlsCert, privateKeyPath: tlsKey, trustRootsPath: tlsCa,
+                clientAuth: noClientAuth ? .none : .required))
+        let config = ServerConfiguration(target: target, security: security, threads: threads ?? System.coreCount)
+        let health = HealthService()
+        let reflection = ReflectionService(services: [GrpcHealthV1.Health.serviceName, GrpcReflectionV1.ServerReflection.serviceName])
+        let server = try GRPCServer(configuration: config, routes: health.routes + reflection.routes, logger: logger)
+        let port = try server.start()
+
+        let signals = SignalWatcher([SIGTERM, SIGINT, SIGHUP])
+        let shown: String
+        switch target {
+        case .host(let h, _): shown = BindTarget.host(h, port: port).description
+        case .unix: shown = target.description
+        }
+        logger.info("sriov-controller ready, listening on \(shown)")
+        for await signal in signals.stream {
+            if signal == SIGHUP {
+                do {
+                    try server.reloadTLS()
+                } catch {
+                    logger.error("TLS reload failed; keeping the previous certificates", metadata: ["error": "\(error)"])
+                }
+                continue
+            }
+            logger.info("shutting down", metadata: ["signal": "\(signal)"])
+            health.enterShutdown()
+            await server.shutdown()
+            break
+        }
+    }
+}
+
+/// Delivers signals as an async stream (the default handlers are disabled).
+final class SignalWatcher: Sendable {
+    let stream: AsyncStream<Int32>
+    private nonisolated(unsafe) let sources: [any DispatchSourceSignal]
+
+    init(_ signals: [Int32]) {
+        let (stream, continuation) = AsyncStream<Int32>.makeStream()
+        self.stream = stream
+        var sources: [any DispatchSourceSignal] = []
+        for s in signals {
+            signal(s, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
+            source.setEventHandler { continuation.yield(s) }
+            source.resume()
+            sources.append(source)
+        }
+        self.sources = sources
+    }
+}
