@@ -9,7 +9,8 @@
 //   pool's nodes so that they select the same PFs as in the shared fleet.
 //
 // Prints the median of several runs and the ratio of each incremental change
-// to the full render. Build and run with `swift run -c release sriov-render-bench`.
+// to the full render. Build and run with `swift run -c release sriov-render-bench`
+// (add `shared` or `distinct` to run one fleet).
 //
 // Goal on the reference machine (2 cores): full render <= 200 ms in either
 // fleet, one pool-scoped policy change <= 10 ms. The numbers are printed, not
@@ -228,5 +229,11 @@ func runFleet(_ title: String, distinct: Bool, alone: Bool) {
 }
 
 print("sriov-render-bench: \(nodeCount) nodes × \(inventory().count) PFs × 100 policies, median of \(runs) runs")
-runFleet("shared hardware (nodes of a pool share one output)", distinct: false, alone: true)
-runFleet("distinct hardware (every node its own PCI addresses and altNames)", distinct: true, alone: false)
+// `sriov-render-bench shared` or `sriov-render-bench distinct` runs one fleet only.
+let only = CommandLine.arguments.dropFirst().first
+if only == nil || only == "shared" {
+    runFleet("shared hardware (nodes of a pool share one output)", distinct: false, alone: true)
+}
+if only == nil || only == "distinct" {
+    runFleet("distinct hardware (every node its own PCI addresses and altNames)", distinct: true, alone: false)
+}

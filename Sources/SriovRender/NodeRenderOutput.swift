@@ -33,13 +33,7 @@ public struct NodeRenderOutput: Sendable, Hashable {
         node: String, selectedPolicies selected: [SriovV1.SriovNetworkNodePolicy],
         interfaces: [SriovV1.InterfaceExt], options: RenderOptions
     ) -> NodeRenderOutput {
-        var errors: [NodeSpecRenderer.ApplyError] = []
-        let spec = NodeSpecRenderer.render(selectedPolicies: selected, interfaces: interfaces, errors: &errors)
-        let config = DevicePluginConfig.render(
-            selectedPolicies: selected, interfaces: interfaces, nics: options.supportedNICs)
-        let conflicts = ConflictDetector.conflicts(
-            node: node, selecting: selected, interfaces: interfaces, applyErrors: errors)
-        return NodeRenderOutput(spec: spec, devicePluginConfig: config, conflicts: conflicts)
+        PolicySet(selected: selected, nics: options.supportedNICs).render(node: node, interfaces: interfaces)
     }
 
     /// The same output for another node: conflicts renamed.

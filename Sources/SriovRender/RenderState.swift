@@ -45,6 +45,13 @@ public struct RenderState: Sendable {
     private var nodeInventory: [String: UInt32] = [:]
     private var nextInventory: UInt32 = 0
     private var shapeCache: [Shape: NodeRenderOutput] = [:]
+    /// Each policy compiled once per version, and the sorted policies compiled.
+    private var compiled: [UInt32: CompiledPolicy] = [:]
+    private var sortedCompiled: [CompiledPolicy] = []
+    /// Policy sets by the versions of their policies: the nodes selected by
+    /// the same policies share the policy-only part of their render, whatever
+    /// their hardware.
+    private var policySets: [[UInt32]: PolicySet] = [:]
     /// Node names by label key and value, to find the nodes a policy selects.
     private var labelIndex: [String: [String: Set<String>]] = [:]
 
@@ -228,6 +235,8 @@ public struct RenderState: Sendable {
     private mutating func replaceVersion(of name: String, removed: Bool) {
         if let old = policyVersion[name] {
             shapeCache = shapeCache.filter { !$0.key.policies.contains(old) }
+            policySets = policySets.filter { !$0.key.contains(old) }
+            compiled[old] = nil
         }
         if removed {
             policyVersion[name] = nil
@@ -241,6 +250,12 @@ public struct RenderState: Sendable {
         sortedPolicies = NodeSpecRenderer.sortedForApplication(policies.values)
             .filter { $0.name != NodeSpecRenderer.deprecatedDefaultPolicyName }
         sortedVersions = sortedPolicies.map { policyVersion[$0.name] ?? 0 }
+        sortedCompiled = zip(sortedPolicies, sortedVersions).map { policy, version in
+            if let existing = compiled[version] { return existing }
+            let new = CompiledPolicy(policy)
+            compiled[version] = new
+            return new
+        }
         var index: [[String: String]: Int] = [:]
         distinctSelectors = []
         sortedSelectorIndex = sortedPolicies.map { policy in
@@ -278,9 +293,16 @@ public struct RenderState: Sendable {
         // Shapes no node uses any more (after label changes) are dropped in bulk
         // once the cache outgrows the cluster.
         if shapeCache.count > 2 * nodes.count + 64 { shapeCache.removeAll(keepingCapacity: true) }
-        let output = NodeRenderOutput.render(
-            node: "", selectedPolicies: selected.map { sortedPolicies[$0] },
-            interfaces: Self.renderRelevant(node.interfaces), options: options)
+        let set: PolicySet
+        if let existing = policySets[versions] {
+            set = existing
+        } else {
+            if policySets.count > 2 * nodes.count + 64 { policySets.removeAll(keepingCapacity: true) }
+            set = PolicySet(selected.map { sortedCompiled[$0] }, nics: options.supportedNICs)
+            policySets[versions] = set
+        }
+        // Rendering reads only the render-relevant PF fields.
+        let output = set.render(node: "", interfaces: node.interfaces)
         shapeCache[shape] = output
         return output.forNode(name)
     }

@@ -1,0 +1,149 @@
+import SriovProto
+
+/// A policy with everything rendering derives from it alone worked out once:
+/// its pfNames entries parsed, its VF groups built, its rootDevices hashed.
+///
+/// Rendering a node asks the same questions of every policy for every PF
+/// ("does the nicSelector select this PF?", "which VF group goes there?");
+/// answering them from the policy's text each time (splitting `name#first-last`,
+/// formatting ranges, copying the policy struct with all its strings) was most
+/// of a node's render time. A `CompiledPolicy` is shared by reference between
+/// every node and every policy set it appears in.
+final class CompiledPolicy: Sendable {
+    /// One pfNames entry.
+    struct PFNamesEntry: Sendable {
+        /// The entry as written.
+        let raw: String
+        /// The text before the first `#`, which PF selection compares.
+        let name: String
+        /// The parsed entry; nil when its range is malformed.
+        let parsed: PFNameSelector?
+    }
+
+    /// The policy as given.
+    let policy: SriovV1.SriovNetworkNodePolicy
+    /// `metadata.name`.
+    let name: String
+    /// ``SriovV1/SriovNetworkNodePolicy/effectivePriority``.
+    let priority: Int32
+    /// An empty nicSelector selects nothing.
+    let selectsNothing: Bool
+    let vendor: String
+    let deviceID: String
+    let rootDevices: [String]
+    /// `rootDevices` as a set, for long lists.
+    private let rootDeviceSet: Set<String>?
+    let pfNames: [PFNamesEntry]
+    /// The policy's netFilter, when set.
+    let netFilter: String
+    /// The netFilter parsed; nil when unset or unparseable (it then matches nothing).
+    private let parsedNetFilter: NetFilter.KeyValue?
+    let numVfs: Int32
+    let externallyManaged: Bool
+    /// The PF entry fields the policy sets (everything but pciAddress, name and
+    /// the VF group).
+    private let interfaceTemplate: SriovV1.Interface
+    /// The VF group over `0-(numVfs-1)`.
+    private let fullRangeGroup: SriovV1.VfGroup
+    /// Per pfNames entry, the VF group it gives a PF of that primary name; nil
+    /// for a malformed entry.
+    private let entryGroups: [SriovV1.VfGroup?]
+    /// The index of the first malformed pfNames entry.
+    private let firstMalformed: Int?
+
+    init(_ policy: SriovV1.SriovNetworkNodePolicy) {
+        self.policy = policy
+        let p = policy.spec
+        let s = p.nicSelector
+        name = policy.name
+        priority = policy.effectivePriority
+        selectsNothing = s.isEmpty
+        vendor = s.vendor
+        deviceID = s.deviceID
+        rootDevices = s.rootDevices
+        rootDeviceSet = s.rootDevices.count > 8 ? Set(s.rootDevices) : nil
+        pfNames = s.pfNames.map { raw in
+            PFNamesEntry(raw: raw, name: String(PFNameSelector.name(of: raw)), parsed: PFNameSelector(raw))
+        }
+        netFilter = s.netFilter
+        parsedNetFilter = s.netFilter.isEmpty ? nil : NetFilter.parse(s.netFilter)
+        numVfs = p.numVfs
+        externallyManaged = p.externallyManaged
+
+        var template = SriovV1.Interface()
+        template.mtu = p.mtu
+        template.linkType = p.linkType
+        template.eSwitchMode = p.eSwitchMode
+        template.numVfs = p.numVfs
+        template.externallyManaged = p.externallyManaged
+        interfaceTemplate = template
+
+        var group = SriovV1.VfGroup()
+        group.resourceName = p.resourceName
+        group.deviceType = p.deviceType
+        group.policyName = policy.name
+        group.mtu = p.mtu
+        group.isRdma = p.isRdma
+        group.vdpaType = p.vdpaType
+        group.vfRange = VFRange.format(0, Int(p.numVfs) - 1)
+        fullRangeGroup = group
+        entryGroups = pfNames.map { entry in
+            guard let parsed = entry.parsed else { return nil }
+            guard let first = parsed.first, let last = parsed.last else { return group }
+            var ranged = group
+            ranged.vfRange = VFRange.format(first, last)
+            return ranged
+        }
+        firstMalformed = pfNames.firstIndex { $0.parsed == nil }
+    }
+
+    /// Whether the nicSelector selects a PF
+    /// (``SriovV1/NicSelector/selects(_:)``).
+    func selects(_ pf: SriovV1.InterfaceExt) -> Bool {
+        if selectsNothing { return false }
+        if !vendor.isEmpty && vendor != pf.vendor { return false }
+        if !deviceID.isEmpty && deviceID != pf.deviceID { return false }
+        if !rootDevices.isEmpty {
+            if let rootDeviceSet {
+                if !rootDeviceSet.contains(pf.pciAddress) { return false }
+            } else if !rootDevices.contains(pf.pciAddress) {
+                return false
+            }
+        }
+        if !pfNames.isEmpty && !pfNames.contains(where: { Self.names(pf, $0.name) }) { return false }
+        if !netFilter.isEmpty && !matchesNetFilter(pf.netFilter) { return false }
+        return true
+    }
+
+    /// Whether a PF's reported netFilter matches the policy's (``NetFilter/matches(_:_:)``).
+    func matchesNetFilter(_ value: String) -> Bool {
+        guard let parsedNetFilter, let other = NetFilter.parse(value) else { return false }
+        return parsedNetFilter == other
+    }
+
+    /// Whether `name` is the PF's name or one of its altNames.
+    static func names(_ pf: SriovV1.InterfaceExt, _ name: String) -> Bool {
+        pf.name == name || pf.altNames.contains(name)
+    }
+
+    /// The PF entry the policy writes for a PF it selects
+    /// (``NodeSpecRenderer/apply(_:to:interfaces:equalPriority:)``), or the
+    /// malformed pfNames entry that stops it.
+    func interface(for pf: SriovV1.InterfaceExt) -> Result<SriovV1.Interface, NodeSpecRenderer.ApplyError> {
+        // The VF group of the first entry naming the PF's primary name, looked
+        // for up to the first malformed entry (``NodeSpecRenderer/vfGroup(_:for:)``).
+        var group = fullRangeGroup
+        let end = firstMalformed ?? pfNames.count
+        if let index = pfNames[..<end].firstIndex(where: { $0.name == pf.name }) {
+            group = entryGroups[index]!
+        } else if let firstMalformed {
+            return .failure(NodeSpecRenderer.ApplyError(
+                policy: name, pfNamesEntry: pfNames[firstMalformed].raw, pciAddress: pf.pciAddress))
+        }
+        var result = interfaceTemplate
+        result.pciAddress = pf.pciAddress
+        result.name = pf.name
+        result.vfGroups = [group]
+        return .success(result)
+    }
+}

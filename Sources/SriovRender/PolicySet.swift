@@ -1,0 +1,121 @@
+import SriovProto
+
+/// The policies selecting a node, in application order, with what depends on
+/// them alone worked out once for every node they select together.
+///
+/// Everything a node's render produces splits by what it depends on:
+///
+/// - the device-plugin config depends on the policies only, unless one of them
+///   has a netFilter (its `pciAddresses` then come from the node's PFs);
+/// - the excludeTopology and duplicate-rootDevices conflicts depend on the
+///   policies only (plus the name of the PF a duplicated address belongs to);
+/// - the spec and the per-PF conflicts depend on the policies and the PFs.
+///
+/// A set is built once per distinct list of selected policies and then
+/// renders each node (``render(node:interfaces:)``) doing only the PF-dependent
+/// work. The nodes of a pool share their set even when their hardware differs.
+final class PolicySet: Sendable {
+    /// The selected policies, in application order, without `default`.
+    let policies: [CompiledPolicy]
+    /// The device-plugin config, when no policy has a netFilter.
+    let devicePluginConfig: DevicePluginConfig?
+    /// excludeTopology conflicts: the later and the earlier policy of a pair
+    /// sharing `resource`.
+    let excludeTopologyPairs: [(resource: String, later: Int, earlier: Int)]
+    /// Addresses listed in the rootDevices of more than one policy, with the
+    /// names of those policies in application order.
+    let duplicateRootDevices: [(device: String, policies: [String])]
+    /// Whether any policy has pfNames (the PF-naming conflicts are checked
+    /// only then).
+    let anyPFNames: Bool
+    private let nics: SupportedNICTable
+
+    init(_ policies: [CompiledPolicy], nics: SupportedNICTable) {
+        self.policies = policies
+        self.nics = nics
+        devicePluginConfig = policies.contains { !$0.netFilter.isEmpty }
+            ? nil
+            : DevicePluginConfig.render(selectedPolicies: policies.map(\.policy), interfaces: [], nics: nics)
+        anyPFNames = policies.contains { !$0.pfNames.isEmpty }
+
+        // The groups of policies sharing a resourceName, in application order.
+        var byResource: [String: [Int]] = [:]
+        for (i, policy) in policies.enumerated() { byResource[policy.policy.spec.resourceName, default: []].append(i) }
+        var pairs: [(resource: String, later: Int, earlier: Int)] = []
+        for (resource, group) in byResource where group.count > 1 {
+            for j in 1..<group.count {
+                for i in 0..<j where policies[group[i]].policy.spec.excludeTopology != policies[group[j]].policy.spec.excludeTopology {
+                    pairs.append((resource, group[j], group[i]))
+                }
+            }
+        }
+        excludeTopologyPairs = pairs
+
+        var byRootDevice: [String: [String]] = [:]
+        var duplicated: [String] = []
+        for policy in policies where !policy.rootDevices.isEmpty {
+            for device in Set(policy.rootDevices) {
+                byRootDevice[device, default: []].append(policy.name)
+                if byRootDevice[device]!.count == 2 { duplicated.append(device) }
+            }
+        }
+        duplicateRootDevices = duplicated.map { ($0, byRootDevice[$0]!) }
+    }
+
+    /// A set for policies already known to select the node, compiled on the spot.
+    convenience init(selected: [SriovV1.SriovNetworkNodePolicy], nics: SupportedNICTable) {
+        self.init(selected.map(CompiledPolicy.init), nics: nics)
+    }
+
+    /// Renders one node: the same output as
+    /// ``NodeSpecRenderer/render(selectedPolicies:interfaces:errors:)``,
+    /// ``DevicePluginConfig/render(selectedPolicies:interfaces:nics:)`` and
+    /// ``ConflictDetector/conflicts(node:selecting:interfaces:applyErrors:)``
+    /// together, sharing their work.
+    func render(node: String, interfaces: [SriovV1.InterfaceExt]) -> NodeRenderOutput {
+        let pfCount = interfaces.count
+        // Which policy selects which PF, row by policy.
+        var selects = [Bool](repeating: false, count: policies.count * pfCount)
+        for (i, policy) in policies.enumerated() where !policy.selectsNothing {
+            for k in 0..<pfCount where policy.selects(interfaces[k]) { selects[i * pfCount + k] = true }
+        }
+
+        var errors: [NodeSpecRenderer.ApplyError] = []
+        let spec = pfCount == 0 ? nil : self.spec(interfaces, selects: selects, errors: &errors)
+        let config = devicePluginConfig
+            ?? DevicePluginConfig.render(selectedPolicies: policies.map(\.policy), interfaces: interfaces, nics: nics)
+        let conflicts = self.conflicts(node: node, interfaces: interfaces, selects: selects, applyErrors: errors)
+        return NodeRenderOutput(spec: spec, devicePluginConfig: config, conflicts: conflicts)
+    }
+
+    /// The spec (``NodeSpecRenderer/render(selectedPolicies:interfaces:errors:)``).
+    private func spec(
+        _ interfaces: [SriovV1.InterfaceExt], selects: [Bool], errors: inout [NodeSpecRenderer.ApplyError]
+    ) -> SriovV1.SriovNetworkNodeStateSpec {
+        let pfCount = interfaces.count
+        var spec = SriovV1.SriovNetworkNodeStateSpec()
+        var previousPriority: Int32 = 100
+        for (i, policy) in policies.enumerated() {
+            let equalPriority = previousPriority == policy.priority
+            previousPriority = policy.priority
+            guard policy.numVfs > 0 else { continue }
+            pfs: for k in 0..<pfCount where selects[i * pfCount + k] {
+                var result: SriovV1.Interface
+                switch policy.interface(for: interfaces[k]) {
+                case .success(let r): result = r
+                case .failure(let error):
+                    // The PFs before keep their changes, as upstream.
+                    errors.append(error)
+                    break pfs
+                }
+                if let index = spec.interfaces.firstIndex(where: { $0.pciAddress == result.pciAddress }) {
+                    NodeSpecRenderer.merge(existing: spec.interfaces[index], into: &result, equalPriority: equalPriority)
+                    spec.interfaces[index] = result
+                } else {
+                    spec.interfaces.append(result)
+                }
+            }
+        }
+        return spec
+    }
+}
