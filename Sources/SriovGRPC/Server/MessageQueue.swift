@@ -26,11 +26,20 @@ final class MessageQueue: Sendable {
 
     private let state = Mutex(State())
     let highWater: Int
-    private let onDrained: @Sendable () -> Void
+    private let drainHandler: Mutex<@Sendable () -> Void>
 
     init(highWater: Int, onDrained: @escaping @Sendable () -> Void) {
         self.highWater = highWater
-        self.onDrained = onDrained
+        self.drainHandler = Mutex(onDrained)
+    }
+
+    /// Replaces the handler called when a throttled consumer catches up.
+    func setOnDrained(_ handler: @escaping @Sendable () -> Void) {
+        drainHandler.withLock { $0 = handler }
+    }
+
+    private func onDrained() {
+        drainHandler.withLock { $0 }()
     }
 
     /// Loop side: adds a message. Returns false when the consumer is behind

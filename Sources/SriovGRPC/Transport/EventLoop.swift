@@ -46,7 +46,13 @@ final class EventLoop: @unchecked Sendable {
     var gatherBuffer: [UInt8] = []
     private nonisolated(unsafe) static var wakeToken: UInt64 { UInt64.max }
 
+    /// Writes to a socket the peer closed must fail with EPIPE, not kill
+    /// the process: OpenSSL writes with plain write(2), so SIGPIPE is
+    /// ignored process-wide once the first loop exists.
+    private static let ignoreSIGPIPE: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+
     init(name: String) {
+        EventLoop.ignoreSIGPIPE
         self.name = name
         epfd = CSriovShims_epoll_create()
         wakeFD = CSriovShims_eventfd()

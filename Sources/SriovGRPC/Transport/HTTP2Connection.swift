@@ -45,7 +45,12 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
     }
 
     /// Starts I/O on the loop thread.
-    func activate(serverName: String? = nil) {
+    func activate() {
+        if connecting {
+            epollOut = true
+            loop.register(fd: fd, events: EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue, handler: self)
+            return
+        }
         loop.register(fd: fd, events: EPOLLIN.rawValue | EPOLLRDHUP.rawValue, handler: self)
         if ssl == nil {
             state = .active
@@ -65,8 +70,28 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
 
     // MARK: - events
 
+    /// Client: a non-blocking connect is in progress.
+    var connecting = false
+
     func handleEvents(_ events: UInt32) {
         if state == .closed { return }
+        if connecting {
+            var err: Int32 = 0
+            var len = socklen_t(MemoryLayout<Int32>.size)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len)
+            if err != 0 || events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 {
+                fail("connect: \(String(cString: strerror(err == 0 ? ECONNREFUSED : err)))")
+                return
+            }
+            connecting = false
+            if ssl == nil {
+                state = .active
+                setInterest(out: false)
+                handshakeCompleted()
+                scheduleFlush()
+                return
+            }
+        }
         if state == .handshaking {
             driveHandshake()
             return

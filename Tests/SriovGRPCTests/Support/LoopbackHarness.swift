@@ -1,0 +1,81 @@
+import Foundation
+import Logging
+import SriovGRPC
+
+/// A server on 127.0.0.1:0 with freshly generated certificates in a temp
+/// directory, and channels to it. Reusable by tests of anything served
+/// over SriovGRPC.
+final class LoopbackHarness: Sendable {
+    let certs: CertificateDirectory
+    let server: GRPCServer
+    let port: Int
+
+    /// Starts a server with `routes`. `security` defaults to mutual TLS
+    /// with the generated controller certificate.
+    init(routes: [ServerRoute], clientAuth: TLSConfiguration.ClientAuth = .required, plaintext: Bool = false,
+         limits: ServerConfiguration.Limits = .defaults, certs: CertificateDirectory? = nil) throws {
+        let certs = try certs ?? CertificateDirectory.shared()
+        self.certs = certs
+        let security: ServerConfiguration.Security = plaintext ? .insecurePlaintext : .tls(TLSConfiguration(
+            certificatePath: certs.path("controller.crt"), privateKeyPath: certs.path("controller.key"),
+            trustRootsPath: certs.path("ca.crt"), clientAuth: clientAuth))
+        var logger = Logger(label: "test-server")
+        logger.logLevel = .critical
+        server = try GRPCServer(
+            configuration: ServerConfiguration(target: .host("127.0.0.1", port: 0), security: security, threads: 2, limits: limits),
+            routes: routes, logger: logger)
+        port = try server.start()
+    }
+
+    /// A channel presenting `identity` (a certificate base name such as
+    /// `node-n1`), or none.
+    func channel(identity: String? = "node-n1", host: String = "127.0.0.1", serverName: String? = nil, plaintext: Bool = false,
+                 trustRoots: String? = nil) throws -> GRPCChannel {
+        if plaintext {
+            return try GRPCChannel(configuration: ClientConfiguration(target: .host(host, port: port), security: .insecurePlaintext))
+        }
+        let tls = TLSConfiguration(
+            certificatePath: identity.map { certs.path("\($0).crt") }, privateKeyPath: identity.map { certs.path("\($0).key") },
+            trustRootsPath: trustRoots ?? certs.path("ca.crt"))
+        return try GRPCChannel(configuration: ClientConfiguration(target: .host(host, port: port), security: .tls(tls, serverName: serverName)))
+    }
+
+    func stop() async { await server.shutdown(gracePeriod: .seconds(2)) }
+}
+
+/// A directory of certificates made by `certs/make-certs.sh`.
+struct CertificateDirectory: Sendable {
+    let directory: String
+
+    func path(_ name: String) -> String { directory + "/" + name }
+
+    static let repoRoot: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<4 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// Generates certificates into a new temporary directory.
+    static func make(_ args: [String] = []) throws -> CertificateDirectory {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-grpc-certs-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [repoRoot + "/certs/make-certs.sh", dir] + args
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else {
+            throw RPCError(code: .internal, message: "certs/make-certs.sh failed with status \(p.terminationStatus)")
+        }
+        return CertificateDirectory(directory: dir)
+    }
+
+    private static let cached: Result<CertificateDirectory, any Error> = Result {
+        try make(["--node", "n1", "--operator", "op", "--expired", "node/old"])
+    }
+
+    /// One directory shared by the tests of this process.
+    static func shared() throws -> CertificateDirectory { try cached.get() }
+}
