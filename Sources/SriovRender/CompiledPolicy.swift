@@ -16,8 +16,10 @@ final class CompiledPolicy: Sendable {
         let raw: String
         /// The text before the first `#`, which PF selection compares.
         let name: String
-        /// The parsed entry; nil when its range is malformed.
-        let parsed: PFNameSelector?
+        /// Whether the entry parses (its range, if any, is well formed).
+        let isValid: Bool
+        /// The VF range, when the entry has a well-formed one.
+        let bounds: (first: Int, last: Int)?
     }
 
     /// The policy as given.
@@ -63,7 +65,10 @@ final class CompiledPolicy: Sendable {
         rootDevices = s.rootDevices
         rootDeviceSet = s.rootDevices.count > 8 ? Set(s.rootDevices) : nil
         pfNames = s.pfNames.map { raw in
-            PFNamesEntry(raw: raw, name: String(PFNameSelector.name(of: raw)), parsed: PFNameSelector(raw))
+            let parsed = PFNameSelector(raw)
+            return PFNamesEntry(
+                raw: raw, name: String(PFNameSelector.name(of: raw)), isValid: parsed != nil,
+                bounds: parsed.flatMap { p in p.first.flatMap { f in p.last.map { (f, $0) } } })
         }
         netFilter = s.netFilter
         parsedNetFilter = s.netFilter.isEmpty ? nil : NetFilter.parse(s.netFilter)
@@ -88,18 +93,18 @@ final class CompiledPolicy: Sendable {
         group.vfRange = VFRange.format(0, Int(p.numVfs) - 1)
         fullRangeGroup = group
         entryGroups = pfNames.map { entry in
-            guard let parsed = entry.parsed else { return nil }
-            guard let first = parsed.first, let last = parsed.last else { return group }
+            guard entry.isValid else { return nil }
+            guard let (first, last) = entry.bounds else { return group }
             var ranged = group
             ranged.vfRange = VFRange.format(first, last)
             return ranged
         }
-        firstMalformed = pfNames.firstIndex { $0.parsed == nil }
+        firstMalformed = pfNames.firstIndex { !$0.isValid }
     }
 
     /// Whether the nicSelector selects a PF
     /// (``SriovV1/NicSelector/selects(_:)``).
-    func selects(_ pf: SriovV1.InterfaceExt) -> Bool {
+    func selects(_ pf: RenderPF) -> Bool {
         if selectsNothing { return false }
         if !vendor.isEmpty && vendor != pf.vendor { return false }
         if !deviceID.isEmpty && deviceID != pf.deviceID { return false }
@@ -122,14 +127,14 @@ final class CompiledPolicy: Sendable {
     }
 
     /// Whether `name` is the PF's name or one of its altNames.
-    static func names(_ pf: SriovV1.InterfaceExt, _ name: String) -> Bool {
+    static func names(_ pf: RenderPF, _ name: String) -> Bool {
         pf.name == name || pf.altNames.contains(name)
     }
 
     /// The PF entry the policy writes for a PF it selects
     /// (``NodeSpecRenderer/apply(_:to:interfaces:equalPriority:)``), or the
     /// malformed pfNames entry that stops it.
-    func interface(for pf: SriovV1.InterfaceExt) -> Result<SriovV1.Interface, NodeSpecRenderer.ApplyError> {
+    func interface(for pf: RenderPF) -> Result<SriovV1.Interface, NodeSpecRenderer.ApplyError> {
         // The VF group of the first entry naming the PF's primary name, looked
         // for up to the first malformed entry (``NodeSpecRenderer/vfGroup(_:for:)``).
         var group = fullRangeGroup
@@ -145,5 +150,29 @@ final class CompiledPolicy: Sendable {
         result.name = pf.name
         result.vfGroups = [group]
         return .success(result)
+    }
+}
+
+/// The PF fields rendering reads, taken out of the reported `InterfaceExt`:
+/// selection reads name, altNames, pciAddress, vendor, deviceID and netFilter,
+/// conflicts read totalvfs. MACs, MTUs, link state, current numVfs and the VF
+/// list change no output.
+struct RenderPF: Sendable, Hashable {
+    let name: String
+    let altNames: [String]
+    let pciAddress: String
+    let vendor: String
+    let deviceID: String
+    let netFilter: String
+    let totalvfs: Int32
+
+    init(_ pf: SriovV1.InterfaceExt) {
+        name = pf.name
+        altNames = pf.altNames
+        pciAddress = pf.pciAddress
+        vendor = pf.vendor
+        deviceID = pf.deviceID
+        netFilter = pf.netFilter
+        totalvfs = pf.totalvfs
     }
 }

@@ -7,7 +7,7 @@ extension PolicySet {
     /// taken from the spec's render. `selects` is the policy × PF selection,
     /// row by policy.
     func conflicts(
-        node: String, interfaces: [SriovV1.InterfaceExt], selects: [Bool],
+        node: String, pfs interfaces: [RenderPF], selects: [Bool],
         applyErrors: [NodeSpecRenderer.ApplyError]
     ) -> [RenderConflict] {
         var found: [RenderConflict] = []
@@ -42,34 +42,31 @@ extension PolicySet {
         }
 
         let pfCount = interfaces.count
-        var naming: [(policy: String, entry: PFNameSelector?, raw: String)] = []
-        for (k, pf) in interfaces.enumerated() {
+        for k in 0..<pfCount {
             var firstSelector: CompiledPolicy?
             var managedMismatch = false
-            for (i, policy) in policies.enumerated() {
-                if selects[i * pfCount + k] {
-                    if pf.totalvfs > 0 && policy.numVfs > pf.totalvfs {
-                        found.append(RenderConflict(
-                            code: .numVfsExceedsTotalVfs, node: node, policy: policy.name,
-                            pciAddress: pf.pciAddress, pfName: pf.name,
-                            message: "policy \"\(policy.name)\": spec.numVfs \(policy.numVfs) exceeds sriov_totalvfs \(pf.totalvfs) of \(pf.pciAddress); use at most \(pf.totalvfs)"))
-                    }
-                    if let firstSelector {
-                        if firstSelector.externallyManaged != policy.externallyManaged { managedMismatch = true }
-                    } else {
-                        firstSelector = policy
-                    }
+            let totalvfs = interfaces[k].totalvfs
+            for i in policies.indices where selects[i * pfCount + k] {
+                let policy = policies[i]
+                if totalvfs > 0 && policy.numVfs > totalvfs {
+                    let pf = interfaces[k]
+                    found.append(RenderConflict(
+                        code: .numVfsExceedsTotalVfs, node: node, policy: policy.name,
+                        pciAddress: pf.pciAddress, pfName: pf.name,
+                        message: "policy \"\(policy.name)\": spec.numVfs \(policy.numVfs) exceeds sriov_totalvfs \(pf.totalvfs) of \(pf.pciAddress); use at most \(pf.totalvfs)"))
                 }
-                if anyPFNames {
-                    for entry in policy.pfNames where CompiledPolicy.names(pf, entry.name) {
-                        naming.append((policy.name, entry.parsed, entry.raw))
-                    }
+                if let firstSelector {
+                    if firstSelector.externallyManaged != policy.externallyManaged { managedMismatch = true }
+                } else {
+                    firstSelector = policy
                 }
             }
-            if naming.count > 1 { appendNamingConflicts(naming, node: node, pf: pf, into: &found) }
-            naming.removeAll(keepingCapacity: true)
+            if !clashingNames.isEmpty
+                && clashingNames.contains(where: { CompiledPolicy.names(interfaces[k], $0.0) && CompiledPolicy.names(interfaces[k], $0.1) }) {
+                appendNamingConflicts(node: node, pf: interfaces[k], into: &found)
+            }
             if managedMismatch {
-                appendManagedConflicts(node: node, pf: pf, pfIndex: k, pfCount: pfCount, selects: selects, into: &found)
+                appendManagedConflicts(node: node, pf: interfaces[k], pfIndex: k, pfCount: pfCount, selects: selects, into: &found)
             }
         }
         if found.count > 1 { found.sort() }
@@ -77,29 +74,35 @@ extension PolicySet {
     }
 
     /// Same PF named twice: two ranges that overlap, or two plain names.
-    private func appendNamingConflicts(
-        _ naming: [(policy: String, entry: PFNameSelector?, raw: String)], node: String,
-        pf: SriovV1.InterfaceExt, into found: inout [RenderConflict]
-    ) {
-        var reportedPairs = Set<[String]>()
+    /// A pair of policies is reported once per PF.
+    private func appendNamingConflicts(node: String, pf: RenderPF, into found: inout [RenderConflict]) {
+        // The entries naming the PF by its name or an altName, in policy order.
+        var naming: [(policy: Int, entry: Int)] = []
+        for (i, policy) in policies.enumerated() {
+            for (e, entry) in policy.pfNames.enumerated() where CompiledPolicy.names(pf, entry.name) {
+                naming.append((i, e))
+            }
+        }
+        var reportedPairs: [(String, String)] = []
         for j in naming.indices {
-            for i in 0..<j where naming[i].policy != naming[j].policy {
-                let pair = [naming[i].policy, naming[j].policy]
-                guard !reportedPairs.contains(pair),
-                      let a = naming[i].entry, let b = naming[j].entry else { continue }
-                if let af = a.first, let al = a.last, let bf = b.first, let bl = b.last {
+            for i in 0..<j where policies[naming[i].policy].name != policies[naming[j].policy].name {
+                let (p, q) = (policies[naming[i].policy].name, policies[naming[j].policy].name)
+                let a = policies[naming[i].policy].pfNames[naming[i].entry]
+                let b = policies[naming[j].policy].pfNames[naming[j].entry]
+                guard !reportedPairs.contains(where: { $0 == (p, q) }), a.isValid, b.isValid else { continue }
+                if let (af, al) = a.bounds, let (bf, bl) = b.bounds {
                     guard af <= bl && bf <= al else { continue }
-                    reportedPairs.insert(pair)
+                    reportedPairs.append((p, q))
                     found.append(RenderConflict(
-                        code: .vfRangeOverlap, node: node, policy: naming[j].policy, otherPolicy: naming[i].policy,
+                        code: .vfRangeOverlap, node: node, policy: q, otherPolicy: p,
                         pciAddress: pf.pciAddress, pfName: pf.name,
-                        message: "policies \"\(naming[i].policy)\" (pfNames \"\(naming[i].raw)\") and \"\(naming[j].policy)\" (pfNames \"\(naming[j].raw)\") assign overlapping VF ranges \(af)-\(al) and \(bf)-\(bl) on the same PF; give each policy a disjoint range"))
-                } else if !a.hasRange && !b.hasRange {
-                    reportedPairs.insert(pair)
+                        message: "policies \"\(p)\" (pfNames \"\(a.raw)\") and \"\(q)\" (pfNames \"\(b.raw)\") assign overlapping VF ranges \(af)-\(al) and \(bf)-\(bl) on the same PF; give each policy a disjoint range"))
+                } else if a.bounds == nil && b.bounds == nil {
+                    reportedPairs.append((p, q))
                     found.append(RenderConflict(
-                        code: .samePFName, node: node, policy: naming[j].policy, otherPolicy: naming[i].policy,
+                        code: .samePFName, node: node, policy: q, otherPolicy: p,
                         pciAddress: pf.pciAddress, pfName: pf.name,
-                        message: "policies \"\(naming[i].policy)\" (pfNames \"\(naming[i].raw)\") and \"\(naming[j].policy)\" (pfNames \"\(naming[j].raw)\") both select the whole PF; partition it with name#first-last ranges"))
+                        message: "policies \"\(p)\" (pfNames \"\(a.raw)\") and \"\(q)\" (pfNames \"\(b.raw)\") both select the whole PF; partition it with name#first-last ranges"))
                 }
             }
         }
@@ -107,7 +110,7 @@ extension PolicySet {
 
     /// externallyManaged must agree among the policies selecting a PF.
     private func appendManagedConflicts(
-        node: String, pf: SriovV1.InterfaceExt, pfIndex k: Int, pfCount: Int, selects: [Bool],
+        node: String, pf: RenderPF, pfIndex k: Int, pfCount: Int, selects: [Bool],
         into found: inout [RenderConflict]
     ) {
         let selectors = policies.indices.filter { selects[$0 * pfCount + k] }.map { policies[$0] }

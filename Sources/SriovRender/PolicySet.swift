@@ -25,9 +25,11 @@ final class PolicySet: Sendable {
     /// Addresses listed in the rootDevices of more than one policy, with the
     /// names of those policies in application order.
     let duplicateRootDevices: [(device: String, policies: [String])]
-    /// Whether any policy has pfNames (the PF-naming conflicts are checked
-    /// only then).
-    let anyPFNames: Bool
+    /// Names of pfNames entries of two different policies that would conflict
+    /// (overlapping ranges, or both without a range) on a PF both name. The
+    /// PF-naming conflicts are looked for only on a PF named by both names of
+    /// one of these pairs.
+    let clashingNames: [(String, String)]
     private let nics: SupportedNICTable
 
     init(_ policies: [CompiledPolicy], nics: SupportedNICTable) {
@@ -36,7 +38,7 @@ final class PolicySet: Sendable {
         devicePluginConfig = policies.contains { !$0.netFilter.isEmpty }
             ? nil
             : DevicePluginConfig.render(selectedPolicies: policies.map(\.policy), interfaces: [], nics: nics)
-        anyPFNames = policies.contains { !$0.pfNames.isEmpty }
+        clashingNames = Self.clashingNames(policies)
 
         // The groups of policies sharing a resourceName, in application order.
         var byResource: [String: [Int]] = [:]
@@ -62,6 +64,29 @@ final class PolicySet: Sendable {
         duplicateRootDevices = duplicated.map { ($0, byRootDevice[$0]!) }
     }
 
+    private static func clashingNames(_ policies: [CompiledPolicy]) -> [(String, String)] {
+        var pairs: [(String, String)] = []
+        for (i, p) in policies.enumerated() where !p.pfNames.isEmpty {
+            for q in policies[(i + 1)...] where !q.pfNames.isEmpty && q.name != p.name {
+                for a in p.pfNames where a.isValid {
+                    for b in q.pfNames where b.isValid {
+                        let clash: Bool
+                        if let (af, al) = a.bounds, let (bf, bl) = b.bounds {
+                            clash = af <= bl && bf <= al
+                        } else {
+                            clash = a.bounds == nil && b.bounds == nil
+                        }
+                        guard clash, !pairs.contains(where: { $0 == (a.name, b.name) || $0 == (b.name, a.name) }) else {
+                            continue
+                        }
+                        pairs.append((a.name, b.name))
+                    }
+                }
+            }
+        }
+        return pairs
+    }
+
     /// A set for policies already known to select the node, compiled on the spot.
     convenience init(selected: [SriovV1.SriovNetworkNodePolicy], nics: SupportedNICTable) {
         self.init(selected.map(CompiledPolicy.init), nics: nics)
@@ -73,26 +98,32 @@ final class PolicySet: Sendable {
     /// ``ConflictDetector/conflicts(node:selecting:interfaces:applyErrors:)``
     /// together, sharing their work.
     func render(node: String, interfaces: [SriovV1.InterfaceExt]) -> NodeRenderOutput {
-        let pfCount = interfaces.count
+        render(node: node, pfs: interfaces.map(RenderPF.init), interfaces: interfaces)
+    }
+
+    /// ``render(node:interfaces:)`` with the PFs' render-relevant fields
+    /// already taken out.
+    func render(node: String, pfs: [RenderPF], interfaces: [SriovV1.InterfaceExt]) -> NodeRenderOutput {
+        let pfCount = pfs.count
         // Which policy selects which PF, row by policy.
         var selects = [Bool](repeating: false, count: policies.count * pfCount)
         for (i, policy) in policies.enumerated() where !policy.selectsNothing {
-            for k in 0..<pfCount where policy.selects(interfaces[k]) { selects[i * pfCount + k] = true }
+            for k in 0..<pfCount where policy.selects(pfs[k]) { selects[i * pfCount + k] = true }
         }
 
         var errors: [NodeSpecRenderer.ApplyError] = []
-        let spec = pfCount == 0 ? nil : self.spec(interfaces, selects: selects, errors: &errors)
+        let spec = pfCount == 0 ? nil : self.spec(pfs, selects: selects, errors: &errors)
         let config = devicePluginConfig
             ?? DevicePluginConfig.render(selectedPolicies: policies.map(\.policy), interfaces: interfaces, nics: nics)
-        let conflicts = self.conflicts(node: node, interfaces: interfaces, selects: selects, applyErrors: errors)
+        let conflicts = self.conflicts(node: node, pfs: pfs, selects: selects, applyErrors: errors)
         return NodeRenderOutput(spec: spec, devicePluginConfig: config, conflicts: conflicts)
     }
 
     /// The spec (``NodeSpecRenderer/render(selectedPolicies:interfaces:errors:)``).
     private func spec(
-        _ interfaces: [SriovV1.InterfaceExt], selects: [Bool], errors: inout [NodeSpecRenderer.ApplyError]
+        _ pfs: [RenderPF], selects: [Bool], errors: inout [NodeSpecRenderer.ApplyError]
     ) -> SriovV1.SriovNetworkNodeStateSpec {
-        let pfCount = interfaces.count
+        let pfCount = pfs.count
         var spec = SriovV1.SriovNetworkNodeStateSpec()
         var previousPriority: Int32 = 100
         for (i, policy) in policies.enumerated() {
@@ -101,7 +132,7 @@ final class PolicySet: Sendable {
             guard policy.numVfs > 0 else { continue }
             pfs: for k in 0..<pfCount where selects[i * pfCount + k] {
                 var result: SriovV1.Interface
-                switch policy.interface(for: interfaces[k]) {
+                switch policy.interface(for: pfs[k]) {
                 case .success(let r): result = r
                 case .failure(let error):
                     // The PFs before keep their changes, as upstream.

@@ -39,8 +39,8 @@ public struct RenderState: Sendable {
     private var sortedVersions: [UInt32] = []
     private var sortedSelectorIndex: [Int] = []
     private var distinctSelectors: [[(key: String, value: String)]] = []
-    private var inventoryIDs: [[SriovV1.InterfaceExt]: UInt32] = [:]
-    private var inventoryKeys: [UInt32: [SriovV1.InterfaceExt]] = [:]
+    private var inventoryIDs: [[RenderPF]: UInt32] = [:]
+    private var inventoryKeys: [UInt32: [RenderPF]] = [:]
     private var inventoryRefs: [UInt32: Int] = [:]
     private var nodeInventory: [String: UInt32] = [:]
     private var nextInventory: UInt32 = 0
@@ -206,18 +206,8 @@ public struct RenderState: Sendable {
     /// vendor, deviceID, netFilter; conflicts: totalvfs). MACs, MTUs, link
     /// state, current numVfs and the VF list do not change any output, so
     /// nodes differing only in those share a shape.
-    static func renderRelevant(_ interfaces: [SriovV1.InterfaceExt]) -> [SriovV1.InterfaceExt] {
-        interfaces.map { pf in
-            var r = SriovV1.InterfaceExt()
-            r.name = pf.name
-            r.altNames = pf.altNames
-            r.pciAddress = pf.pciAddress
-            r.vendor = pf.vendor
-            r.deviceID = pf.deviceID
-            r.netFilter = pf.netFilter
-            r.totalvfs = pf.totalvfs
-            return r
-        }
+    static func renderRelevant(_ interfaces: [SriovV1.InterfaceExt]) -> [RenderPF] {
+        interfaces.map(RenderPF.init)
     }
 
     private mutating func releaseInventory(of name: String) {
@@ -277,7 +267,9 @@ public struct RenderState: Sendable {
 
     /// Renders one node through the shape cache.
     private mutating func render(node name: String) -> NodeRenderOutput? {
-        guard let node = nodes[name], let inventory = nodeInventory[name] else { return nil }
+        guard let node = nodes[name], let inventory = nodeInventory[name], let pfs = inventoryKeys[inventory] else {
+            return nil
+        }
         var matches = [Bool](repeating: false, count: distinctSelectors.count)
         for (i, selector) in distinctSelectors.enumerated() {
             matches[i] = selector.allSatisfy { node.labels[$0.key] == $0.value }
@@ -301,8 +293,7 @@ public struct RenderState: Sendable {
             set = PolicySet(selected.map { sortedCompiled[$0] }, nics: options.supportedNICs)
             policySets[versions] = set
         }
-        // Rendering reads only the render-relevant PF fields.
-        let output = set.render(node: "", interfaces: node.interfaces)
+        let output = set.render(node: "", pfs: pfs, interfaces: node.interfaces)
         shapeCache[shape] = output
         return output.forNode(name)
     }

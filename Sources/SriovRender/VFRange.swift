@@ -4,16 +4,12 @@ public enum VFRange {
     /// (an optional leading `+` is accepted, as Go's `strconv.Atoi` does).
     /// Text after a second `-` is ignored, as upstream's `strings.Split` use does.
     public static func parseBounds(_ text: Substring) -> (Int, Int)? {
-        var utf8 = text.utf8[...]
-        guard let first = atoi(&utf8), utf8.first == UInt8(ascii: "-") else { return nil }
-        utf8 = utf8.dropFirst()
-        guard let last = atoi(&utf8), utf8.isEmpty || utf8.first == UInt8(ascii: "-") else { return nil }
-        return (first, last)
+        parseBounds(utf8: text.utf8)
     }
 
     /// The bounds of a `VfGroup.vfRange` string.
     public static func parseBounds(_ text: String) -> (Int, Int)? {
-        parseBounds(text[...])
+        parseBounds(utf8: text.utf8)
     }
 
     /// Whether `index` lies in the range `text` (false when `text` is malformed).
@@ -26,10 +22,12 @@ public enum VFRange {
     /// operator does (`isVFRangeOverlapping`): malformed ranges never overlap.
     public static func overlaps(_ lhs: String, _ rhs: String) -> Bool {
         guard let (s1, e1) = parseBounds(lhs), let (s2, e2) = parseBounds(rhs) else { return false }
+        // Upstream parses each side again for its containment checks; the
+        // bounds are the same.
         if s1 < s2 {
-            return contains(lhs, s2) || contains(lhs, e2)
+            return (s2 >= s1 && s2 <= e1) || (e2 >= s1 && e2 <= e1)
         }
-        return contains(rhs, s1) || contains(rhs, e1)
+        return (s1 >= s2 && s1 <= e2) || (e1 >= s2 && e1 <= e2)
     }
 
     /// The text form `first-last`.
@@ -37,20 +35,37 @@ public enum VFRange {
         "\(first)-\(last)"
     }
 
-    /// Reads a decimal integer up to the next `-` or the end.
-    private static func atoi(_ utf8: inout Substring.UTF8View.SubSequence) -> Int? {
-        if utf8.first == UInt8(ascii: "+") { utf8 = utf8.dropFirst() }
+    /// `first-last` in one pass over the bytes: each bound an optional `+` and
+    /// decimal digits up to the next `-` or the end, without overflow; after
+    /// the second bound only the end or a `-` (and whatever follows it).
+    private static func parseBounds(utf8: some Sequence<UInt8>) -> (Int, Int)? {
+        var first = 0
+        var inLast = false
         var value = 0
         var digits = 0
-        while let c = utf8.first, c != UInt8(ascii: "-") {
-            guard c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") else { return nil }
-            let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(Int(c - UInt8(ascii: "0")))
-            guard !o1 && !o2 else { return nil }
-            value = a
-            digits += 1
-            utf8 = utf8.dropFirst()
+        var signed = false
+        for c in utf8 {
+            if c == UInt8(ascii: "-") {
+                guard digits > 0 else { return nil }
+                if inLast { return (first, value) }
+                first = value
+                inLast = true
+                value = 0
+                digits = 0
+                signed = false
+            } else if c == UInt8(ascii: "+") && digits == 0 && !signed {
+                signed = true
+            } else if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") {
+                let (m, o1) = value.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int(c - UInt8(ascii: "0")))
+                guard !o1 && !o2 else { return nil }
+                value = a
+                digits += 1
+            } else {
+                return nil
+            }
         }
-        return digits > 0 ? value : nil
+        guard inLast && digits > 0 else { return nil }
+        return (first, value)
     }
 }
