@@ -72,16 +72,13 @@ final class TLSContext: @unchecked Sendable {
         let verify: Int32 = server ? (c.clientAuth == .required ? 2 : 0) : 1
         let ok = CSriovShims_SSL_CTX_load(ctx, c.certificatePath ?? "", c.privateKeyPath ?? "", c.trustRootsPath ?? "", verify)
         if ok != 1 {
-            let e = TLSError.drain("loading certificate \(c.certificatePath ?? "-"), key \(c.privateKeyPath ?? "-"), CA \(c.trustRootsPath ?? "-")")
-            SSL_CTX_free(ctx)
-            throw e
+            // `deinit` frees the context: every stored property is set.
+            throw TLSError.drain("loading certificate \(c.certificatePath ?? "-"), key \(c.privateKeyPath ?? "-"), CA \(c.trustRootsPath ?? "-")")
         }
         if server && (c.certificatePath ?? "").isEmpty {
-            SSL_CTX_free(ctx)
             throw TLSError(operation: "configuring the server", reason: "a server needs a certificate and a key")
         }
         if server && c.clientAuth == .required && (c.trustRootsPath ?? "").isEmpty {
-            SSL_CTX_free(ctx)
             throw TLSError(operation: "configuring the server", reason: "client certificates are required but no CA bundle is given")
         }
     }

@@ -9,6 +9,8 @@ final class LoopbackHarness: Sendable {
     let certs: CertificateDirectory
     let server: GRPCServer
     let port: Int
+    /// What the server logged.
+    let log = RecordingLogHandler.Box()
 
     /// Starts a server with `routes`. `security` defaults to mutual TLS
     /// with the generated controller certificate.
@@ -19,8 +21,8 @@ final class LoopbackHarness: Sendable {
         let security: ServerConfiguration.Security = plaintext ? .insecurePlaintext : .tls(TLSConfiguration(
             certificatePath: certs.path("controller.crt"), privateKeyPath: certs.path("controller.key"),
             trustRootsPath: certs.path("ca.crt"), clientAuth: clientAuth))
-        var logger = Logger(label: "test-server")
-        logger.logLevel = .critical
+        let box = log
+        let logger = Logger(label: "test-server") { _ in RecordingLogHandler(box: box) }
         server = try GRPCServer(
             configuration: ServerConfiguration(target: .host("127.0.0.1", port: 0), security: security, threads: 2, limits: limits),
             routes: routes, logger: logger)

@@ -1,0 +1,44 @@
+import Foundation
+import SriovGRPC
+import SriovProto
+import Testing
+
+/// The built `sriov-controller` binary: ready line, health over mTLS,
+/// clean exit on SIGTERM.
+@Suite(.timeLimit(.minutes(1)))
+struct ControllerExecutableTests {
+    static var binary: String {
+        let debug = CertificateDirectory.repoRoot + "/.build/debug/sriov-controller"
+        return debug
+    }
+
+    @Test(arguments: [SIGTERM, SIGINT])
+    func startsReportsItsAddressServesHealthAndExitsCleanly(signal: Int32) async throws {
+        let certs = try CertificateDirectory.shared()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = ["--listen", "127.0.0.1:0", "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"), "--tls-ca", certs.path("ca.crt"), "--threads", "1"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let text = readLine(from: err)
+        let match = try #require(text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/), "\(text)")
+        let port = try #require(Int(match.1))
+        let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
+        let ch = try GRPCChannel(configuration: ClientConfiguration(target: .host("127.0.0.1", port: port), security: .tls(tls)))
+        let r = try await ch.unary(GrpcHealthV1.Health.check, GrpcHealthV1.HealthCheckRequest(), timeout: .seconds(5))
+        #expect(r.status == .serving)
+        ch.close()
+        kill(p.processIdentifier, signal)
+        p.waitUntilExit()
+        #expect(p.terminationReason == .exit)
+        #expect(p.terminationStatus == 0)
+    }
+
+    @Test func refusesToStartWithoutCertificatesUnlessInsecure() throws {
+        let out = try ProcessRunner.run(Self.binary, ["--listen", "127.0.0.1:0"], timeout: .seconds(10))
+        #expect(out.status != 0)
+        #expect(out.stderr.contains("--tls-cert and --tls-key are required"))
+    }
+}

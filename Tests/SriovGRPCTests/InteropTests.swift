@@ -1,0 +1,95 @@
+import Foundation
+import SriovGRPC
+import SriovProto
+import Testing
+
+/// Our server and client against real gRPC peers: Python grpcio and grpcurl.
+@Suite(.timeLimit(.minutes(2)), .serialized)
+struct InteropTests {
+    let echo = EchoService()
+
+    @Test func grpcioClientCallsOurServerWithAllFourKindsOverMutualTLS() async throws {
+        let health = HealthService()
+        let h = try LoopbackHarness(routes: echo.routes + health.routes)
+        let out = try ProcessRunner.run(ProcessRunner.python, [
+            ProcessRunner.interopDirectory + "/grpc_client.py", "127.0.0.1:\(h.port)",
+            h.certs.path("ca.crt"), h.certs.path("node-n1.crt"), h.certs.path("node-n1.key"),
+        ])
+        await h.stop()
+        let lines = out.stdout.split(separator: "\n").map(String.init)
+        #expect(out.status == 0, "\(out.stdout)\n\(out.stderr)")
+        #expect(lines.filter { $0.hasPrefix("ok ") }.count == 9, "\(lines)")
+    }
+
+    @Test func ourClientCallsAGrpcioServerWithAllFourKinds() async throws {
+        let certs = try CertificateDirectory.shared()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ProcessRunner.python)
+        p.arguments = [ProcessRunner.interopDirectory + "/grpc_server.py", certs.path("ca.crt"), certs.path("controller.crt"), certs.path("controller.key")]
+        let stdin = Pipe(), stdout = Pipe()
+        p.standardInput = stdin
+        p.standardOutput = stdout
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer {
+            try? stdin.fileHandleForWriting.close()
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        let line = readLine(from: stdout)
+        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "PORT ", with: "")))
+        let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
+        let ch = try GRPCChannel(configuration: ClientConfiguration(target: .host("127.0.0.1", port: port), security: .tls(tls)))
+        defer { ch.close() }
+
+        #expect(try await ch.unaryRaw(path: "/test.Echo/Unary", [1, 2, 3], timeout: .seconds(10)) == [1, 2, 3])
+
+        let ss = try await ch.openCall(path: "/test.Echo/ServerStream", timeout: .seconds(10))
+        try await ss.send([4])
+        ss.closeSend()
+        var got: [[UInt8]] = []
+        while let m = try await ss.receive() { got.append(m) }
+        #expect(got == [[0], [1], [2], [3]])
+
+        let cs = try await ch.openCall(path: "/test.Echo/ClientStream", timeout: .seconds(10))
+        for b in [UInt8(7), 8, 9] { try await cs.send([b]) }
+        cs.closeSend()
+        #expect(try await cs.receive() == [7, 8, 9])
+        #expect(try await cs.receive() == nil)
+
+        let bidi = try await ch.openCall(path: "/test.Echo/Bidi", timeout: .seconds(10))
+        for b in [UInt8(1), 2, 3] {
+            try await bidi.send([b])
+            #expect(try await bidi.receive() == [b])
+        }
+        bidi.closeSend()
+        #expect(try await bidi.receive() == nil)
+
+        var md = Metadata()
+        md.add("x-code", "9")
+        md.add("x-message", "not now")
+        await #expect(throws: RPCError(code: .failedPrecondition, message: "not now")) {
+            try await ch.unaryRaw(path: "/test.Echo/Fail", [], metadata: md, timeout: .seconds(10))
+        }
+        await #expect(throws: RPCError.self) { try await ch.unaryRaw(path: "/test.Echo/Missing", [], timeout: .seconds(10)) }
+    }
+
+    @Test func grpcurlListsAndDescribesThroughReflection() async throws {
+        let health = HealthService()
+        let reflection = ReflectionService(services: [GrpcHealthV1.Health.serviceName, GrpcReflectionV1.ServerReflection.serviceName])
+        let h = try LoopbackHarness(routes: health.routes + reflection.routes)
+        let grpcurl = CertificateDirectory.repoRoot + "/.venv/bin/grpcurl"
+        let common = ["-cacert", h.certs.path("ca.crt"), "-cert", h.certs.path("operator-op.crt"), "-key", h.certs.path("operator-op.key"), "127.0.0.1:\(h.port)"]
+        let list = try ProcessRunner.run(grpcurl, common + ["list"])
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(list.stdout.split(separator: "\n") == ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"])
+        let describe = try ProcessRunner.run(grpcurl, common + ["describe", "grpc.health.v1.Health"])
+        #expect(describe.stdout.contains("rpc Check ( .grpc.health.v1.HealthCheckRequest ) returns ( .grpc.health.v1.HealthCheckResponse );"), "\(describe.stdout) \(describe.stderr)")
+        #expect(describe.stdout.contains("rpc Watch"))
+        let call = try ProcessRunner.run(grpcurl, Array(common.dropLast()) + ["-d", "{}", "127.0.0.1:\(h.port)", "grpc.health.v1.Health/Check"])
+        #expect(call.stdout.contains("\"SERVING\""), "\(call.stdout) \(call.stderr)")
+        let missing = try ProcessRunner.run(grpcurl, common + ["describe", "no.such.Service"])
+        #expect(missing.status != 0)
+        await h.stop()
+    }
+}

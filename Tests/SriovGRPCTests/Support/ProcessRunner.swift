@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Runs helper processes of the tests (Python peers, grpcurl, our binaries).
+enum ProcessRunner {
+    /// The venv Python: `SRIOV_TEST_PYTHON`, else `<repo>/.venv/bin/python`.
+    static var python: String {
+        ProcessInfo.processInfo.environment["SRIOV_TEST_PYTHON"] ?? CertificateDirectory.repoRoot + "/.venv/bin/python"
+    }
+
+    static var interopDirectory: String { CertificateDirectory.repoRoot + "/Tests/interop" }
+
+    struct Output: Sendable {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs to completion, killing the process after `timeout`.
+    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> Output {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        // Files, not pipes: reading pipes through Foundation traps on EINTR.
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-grpc-run-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
+        p.standardOutput = FileHandle(forWritingAtPath: base + ".out")
+        p.standardError = FileHandle(forWritingAtPath: base + ".err")
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let pid = p.processIdentifier
+        let done = Atomic<Bool>(false)
+        let killer = Thread {
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline && !done.load(ordering: .relaxed) { usleep(20_000) }
+            if !done.load(ordering: .relaxed) { kill(pid, SIGKILL) }
+        }
+        killer.start()
+        p.waitUntilExit()
+        done.store(true, ordering: .relaxed)
+        let o = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
+        let e = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        return Output(status: p.terminationStatus, stdout: o, stderr: e)
+    }
+}
+
+/// A log handler that keeps messages, to check what the server logged.
+struct RecordingLogHandler: LogHandler {
+    let box: Box
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    final class Box: Sendable {
+        let lines = Mutex<[String]>([])
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
+        let md = (metadata ?? [:]).map { "\($0)=\($1)" }.sorted().joined(separator: " ")
+        box.lines.withLock { $0.append("\(message) \(md)") }
+    }
+}
+
+/// Reads a line from a pipe with read(2), retrying EINTR (Foundation's
+/// `availableData` traps on it).
+func readLine(from pipe: Pipe, timeout: Duration = .seconds(20)) -> String {
+    let fd = pipe.fileHandleForReading.fileDescriptor
+    var text: [UInt8] = []
+    var byte: UInt8 = 0
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        let n = read(fd, &byte, 1)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { break }
+        if byte == UInt8(ascii: "\n") { break }
+        text.append(byte)
+    }
+    return String(decoding: text, as: UTF8.self)
+}
