@@ -131,33 +131,66 @@ final class CompiledPolicy: Sendable {
         pf.name == name || pf.altNames.contains(name)
     }
 
-    /// The PF entry the policy writes for a PF it selects
-    /// (``NodeSpecRenderer/apply(_:to:interfaces:equalPriority:)``), or the
-    /// malformed pfNames entry that stops it.
-    func interface(for pf: RenderPF) -> Result<SriovV1.Interface, NodeSpecRenderer.ApplyError> {
-        // The VF group of the first entry naming the PF's primary name, looked
-        // for up to the first malformed entry (``NodeSpecRenderer/vfGroup(_:for:)``).
-        var group = fullRangeGroup
+    /// The VF group the policy puts on a PF it selects
+    /// (``NodeSpecRenderer/vfGroup(_:for:)``): that of the first pfNames
+    /// entry naming the PF's primary name, looked for up to the first
+    /// malformed entry, which stops the policy.
+    func vfGroup(for pf: RenderPF) -> Result<SriovV1.VfGroup, NodeSpecRenderer.ApplyError> {
         let end = firstMalformed ?? pfNames.count
         if let index = pfNames[..<end].firstIndex(where: { $0.name == pf.name }) {
-            group = entryGroups[index]!
-        } else if let firstMalformed {
+            return .success(entryGroups[index]!)
+        }
+        if let firstMalformed {
             return .failure(NodeSpecRenderer.ApplyError(
                 policy: name, pfNamesEntry: pfNames[firstMalformed].raw, pciAddress: pf.pciAddress))
         }
+        return .success(fullRangeGroup)
+    }
+
+    /// The PF entry the policy writes for a PF no earlier policy configured.
+    func newInterface(for pf: RenderPF, group: SriovV1.VfGroup) -> SriovV1.Interface {
         var result = interfaceTemplate
         result.pciAddress = pf.pciAddress
         result.name = pf.name
         result.vfGroups = [group]
-        return .success(result)
+        return result
+    }
+
+    /// Writes the policy's entry over the one an earlier policy left for the
+    /// PF, in place, as ``NodeSpecRenderer/merge(existing:into:equalPriority:)``
+    /// does: the new group first, then each old group whose resourceName
+    /// differs and whose range does not overlap; numVfs and mtu the max of old
+    /// and new when the priorities are equal or an old group was kept, every
+    /// other field the policy's.
+    func merge(
+        into interface: inout SriovV1.Interface, pf: RenderPF, group: SriovV1.VfGroup, equalPriority: Bool
+    ) {
+        let (oldMtu, oldNumVfs) = (interface.mtu, interface.numVfs)
+        interface.vfGroups.removeAll {
+            $0.resourceName == group.resourceName || VFRange.overlaps($0.vfRange, group.vfRange)
+        }
+        let kept = !interface.vfGroups.isEmpty
+        interface.vfGroups.insert(group, at: 0)
+        interface.pciAddress = pf.pciAddress
+        interface.name = pf.name
+        interface.linkType = interfaceTemplate.linkType
+        interface.eSwitchMode = interfaceTemplate.eSwitchMode
+        interface.externallyManaged = interfaceTemplate.externallyManaged
+        interface.mtu = interfaceTemplate.mtu
+        interface.numVfs = interfaceTemplate.numVfs
+        if equalPriority || kept {
+            interface.mtu = max(interfaceTemplate.mtu, oldMtu)
+            interface.numVfs = max(interfaceTemplate.numVfs, oldNumVfs)
+        }
     }
 }
 
 /// The PF fields rendering reads, taken out of the reported `InterfaceExt`:
 /// selection reads name, altNames, pciAddress, vendor, deviceID and netFilter,
 /// conflicts read totalvfs. MACs, MTUs, link state, current numVfs and the VF
-/// list change no output.
-struct RenderPF: Sendable, Hashable {
+/// list change no output. A class, so that the many reads of a render pass
+/// one reference instead of seven fields.
+final class RenderPF: Sendable, Hashable {
     let name: String
     let altNames: [String]
     let pciAddress: String
@@ -174,5 +207,21 @@ struct RenderPF: Sendable, Hashable {
         deviceID = pf.deviceID
         netFilter = pf.netFilter
         totalvfs = pf.totalvfs
+    }
+
+    static func == (a: RenderPF, b: RenderPF) -> Bool {
+        a === b || (a.name == b.name && a.altNames == b.altNames && a.pciAddress == b.pciAddress
+            && a.vendor == b.vendor && a.deviceID == b.deviceID && a.netFilter == b.netFilter
+            && a.totalvfs == b.totalvfs)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(name)
+        hasher.combine(altNames)
+        hasher.combine(pciAddress)
+        hasher.combine(vendor)
+        hasher.combine(deviceID)
+        hasher.combine(netFilter)
+        hasher.combine(totalvfs)
     }
 }

@@ -124,29 +124,31 @@ final class PolicySet: Sendable {
         _ pfs: [RenderPF], selects: [Bool], errors: inout [NodeSpecRenderer.ApplyError]
     ) -> SriovV1.SriovNetworkNodeStateSpec {
         let pfCount = pfs.count
-        var spec = SriovV1.SriovNetworkNodeStateSpec()
+        var interfaces: [SriovV1.Interface] = []
         var previousPriority: Int32 = 100
         for (i, policy) in policies.enumerated() {
             let equalPriority = previousPriority == policy.priority
             previousPriority = policy.priority
             guard policy.numVfs > 0 else { continue }
-            pfs: for k in 0..<pfCount where selects[i * pfCount + k] {
-                var result: SriovV1.Interface
-                switch policy.interface(for: pfs[k]) {
-                case .success(let r): result = r
+            selected: for k in 0..<pfCount where selects[i * pfCount + k] {
+                let pf = pfs[k]
+                let group: SriovV1.VfGroup
+                switch policy.vfGroup(for: pf) {
+                case .success(let g): group = g
                 case .failure(let error):
                     // The PFs before keep their changes, as upstream.
                     errors.append(error)
-                    break pfs
+                    break selected
                 }
-                if let index = spec.interfaces.firstIndex(where: { $0.pciAddress == result.pciAddress }) {
-                    NodeSpecRenderer.merge(existing: spec.interfaces[index], into: &result, equalPriority: equalPriority)
-                    spec.interfaces[index] = result
+                if let index = interfaces.firstIndex(where: { $0.pciAddress == pf.pciAddress }) {
+                    policy.merge(into: &interfaces[index], pf: pf, group: group, equalPriority: equalPriority)
                 } else {
-                    spec.interfaces.append(result)
+                    interfaces.append(policy.newInterface(for: pf, group: group))
                 }
             }
         }
+        var spec = SriovV1.SriovNetworkNodeStateSpec()
+        spec.interfaces = interfaces
         return spec
     }
 }

@@ -38,7 +38,10 @@ public struct RenderState: Sendable {
     /// among the distinct selectors.
     private var sortedVersions: [UInt32] = []
     private var sortedSelectorIndex: [Int] = []
-    private var distinctSelectors: [[(key: String, value: String)]] = []
+    /// The distinct nodeSelectors, each as (index into `selectorKeys`, value)
+    /// pairs, so that matching a node looks each label key up once.
+    private var distinctSelectors: [[(key: Int, value: String)]] = []
+    private var selectorKeys: [String] = []
     private var inventoryIDs: [[RenderPF]: UInt32] = [:]
     private var inventoryKeys: [UInt32: [RenderPF]] = [:]
     private var inventoryRefs: [UInt32: Int] = [:]
@@ -248,11 +251,18 @@ public struct RenderState: Sendable {
         }
         var index: [[String: String]: Int] = [:]
         distinctSelectors = []
+        var keyIndex: [String: Int] = [:]
+        selectorKeys = []
         sortedSelectorIndex = sortedPolicies.map { policy in
             if let i = index[policy.spec.nodeSelector] { return i }
             let i = distinctSelectors.count
             index[policy.spec.nodeSelector] = i
-            distinctSelectors.append(policy.spec.nodeSelector.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+            distinctSelectors.append(policy.spec.nodeSelector.sorted { $0.key < $1.key }.map { key, value in
+                if let k = keyIndex[key] { return (k, value) }
+                keyIndex[key] = selectorKeys.count
+                selectorKeys.append(key)
+                return (selectorKeys.count - 1, value)
+            })
             return i
         }
     }
@@ -270,9 +280,10 @@ public struct RenderState: Sendable {
         guard let node = nodes[name], let inventory = nodeInventory[name], let pfs = inventoryKeys[inventory] else {
             return nil
         }
+        let labels = selectorKeys.map { node.labels[$0] }
         var matches = [Bool](repeating: false, count: distinctSelectors.count)
         for (i, selector) in distinctSelectors.enumerated() {
-            matches[i] = selector.allSatisfy { node.labels[$0.key] == $0.value }
+            matches[i] = selector.allSatisfy { labels[$0.key] == $0.value }
         }
         var versions: [UInt32] = []
         var selected: [Int] = []
