@@ -16,10 +16,11 @@ import Synchronization
 /// ```
 public final class GRPCServer: Sendable {
     public let configuration: ServerConfiguration
-    let routes: [String: ServerRoute]
+    /// Routes by `:path`, each with its metrics cell (one lookup per call).
+    let routes: [String: (route: ServerRoute, metrics: ServerMetrics.Cell)]
     let logger: Logger
     /// Per-method counters and latencies.
-    public let metrics = ServerMetrics()
+    public let metrics: ServerMetrics
     private let tls: Mutex<TLSContext?>
     private let state = Mutex(RunState())
     private let openConnections = Atomic<Int>(0)
@@ -41,7 +42,9 @@ public final class GRPCServer: Sendable {
         self.configuration = configuration
         var table: [String: ServerRoute] = [:]
         for r in routes { table[r.path] = r }
-        self.routes = table
+        let metrics = ServerMetrics(paths: Array(table.keys))
+        self.metrics = metrics
+        self.routes = table.mapValues { ($0, metrics.cells[$0.path]!) }
         self.logger = logger
         switch configuration.security {
         case .tls(let c):
@@ -175,9 +178,8 @@ public final class GRPCServer: Sendable {
         }
     }
 
-    func callFinished(path: String, code: StatusCode, started: UInt64, known: Bool) {
-        guard known else { return }
-        metrics.finished(path, code: code, nanoseconds: Monotonic.now() &- started)
+    func callFinished(_ cell: ServerMetrics.Cell?, code: StatusCode, started: UInt64) {
+        cell?.finished(code: code, nanoseconds: Monotonic.now() &- started)
     }
 
     func unknownMethod() {}

@@ -106,18 +106,29 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             s.headerError = "request headers exceed \(server.configuration.limits.maxHeaderListSize) bytes"
             return 0
         }
+        // Known headers are matched on bytes; Strings only where kept.
+        if name.first == UInt8(ascii: ":") {
+            if HeaderBytes.equal(name, HeaderBytes.path) {
+                s.path = String(decoding: value, as: UTF8.self)
+            } else if HeaderBytes.equal(name, HeaderBytes.method) {
+                s.method = HeaderBytes.equal(value, HeaderBytes.post) ? "POST" : String(decoding: value, as: UTF8.self)
+            }
+            return 0
+        }
+        if HeaderBytes.equal(name, HeaderBytes.contentType) {
+            s.contentType = HeaderBytes.equal(value, HeaderBytes.applicationGRPC) ? "application/grpc" : String(decoding: value, as: UTF8.self)
+            return 0
+        }
+        if HeaderBytes.equal(name, HeaderBytes.te) || HeaderBytes.equal(name, HeaderBytes.userAgent) {
+            return 0
+        }
         let n = String(decoding: name, as: UTF8.self)
         let v = String(decoding: value, as: UTF8.self)
-        switch n {
-        case ":method": s.method = v
-        case ":path": s.path = v
-        case "content-type": s.contentType = v
-        case "te": s.te = v
-        case "grpc-timeout": s.timeout = v
-        default:
-            if n.hasPrefix(":") { return 0 }
-            do { try s.metadata.addWireHeader(name: n, value: v) } catch { s.headerError = "\(error)" }
+        if n == "grpc-timeout" {
+            s.timeout = v
+            return 0
         }
+        do { try s.metadata.addWireHeader(name: n, value: v) } catch { s.headerError = "\(error)" }
         return 0
     }
 
@@ -145,13 +156,14 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             s.finish(RPCStatus(code: .internal, message: e))
             return
         }
-        guard let route = server.routes[s.path] else {
+        guard let (route, cell) = server.routes[s.path] else {
             server.unknownMethod()
             s.finish(RPCStatus(code: .unimplemented, message: "method \(s.path) is not implemented"))
             return
         }
         s.route = route
-        server.metrics.started(route.path)
+        s.metricsCell = cell
+        cell.started()
         var deadline: ContinuousClock.Instant?
         if let t = s.timeout {
             do {

@@ -24,28 +24,36 @@ public final class ServerMetrics: Sendable {
         public var finished: UInt64 { callsByCode.reduce(0, +) }
     }
 
-    private let methods = Mutex<[String: Method]>([:])
+    /// The counters of one method behind their own lock, so that calls of
+    /// different methods do not contend and no path is hashed per call.
+    final class Cell: Sendable {
+        let counters = Mutex(Method())
 
-    public init() {}
+        func started() { counters.withLock { $0.started += 1 } }
 
-    func started(_ path: String) {
-        methods.withLock { $0[path, default: Method()].started += 1 }
+        func finished(code: StatusCode, nanoseconds: UInt64) {
+            let micros = nanoseconds / 1_000
+            var bucket = ServerMetrics.latencyBucketsMicros.count
+            for (i, b) in ServerMetrics.latencyBucketsMicros.enumerated() where micros <= b {
+                bucket = i
+                break
+            }
+            counters.withLock { m in
+                m.callsByCode[code.rawValue] += 1
+                m.latencyBuckets[bucket] += 1
+                m.latencySumMicros += micros
+            }
+        }
     }
 
-    func finished(_ path: String, code: StatusCode, nanoseconds: UInt64) {
-        let micros = nanoseconds / 1_000
-        var bucket = ServerMetrics.latencyBucketsMicros.count
-        for (i, b) in ServerMetrics.latencyBucketsMicros.enumerated() where micros <= b {
-            bucket = i
-            break
-        }
-        methods.withLock { all in
-            all[path, default: Method()].callsByCode[code.rawValue] += 1
-            all[path, default: Method()].latencyBuckets[bucket] += 1
-            all[path, default: Method()].latencySumMicros += micros
-        }
+    let cells: [String: Cell]
+
+    init(paths: [String]) {
+        var cells: [String: Cell] = [:]
+        for p in paths { cells[p] = Cell() }
+        self.cells = cells
     }
 
     /// A copy of every method's counters, keyed by `:path`.
-    public func snapshot() -> [String: Method] { methods.withLock { $0 } }
+    public func snapshot() -> [String: Method] { cells.mapValues { $0.counters.withLock { $0 } } }
 }

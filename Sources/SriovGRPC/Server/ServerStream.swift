@@ -15,7 +15,6 @@ final class ServerStream: @unchecked Sendable {
     var method = ""
     var path = ""
     var contentType = ""
-    var te = ""
     var timeout: String?
     var metadata = Metadata()
     var headerBytes = 0
@@ -23,6 +22,7 @@ final class ServerStream: @unchecked Sendable {
 
     // Call state.
     var route: ServerRoute?
+    var metricsCell: ServerMetrics.Cell?
     var deframer: MessageDeframer
     var inbound: MessageQueue?
     var inlineRequest: [UInt8]?
@@ -95,9 +95,7 @@ final class ServerStream: @unchecked Sendable {
         headersSent = true
         connection.resetPingStrikes()
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: serverDataRead)
-        let rv = HeaderBlock.with(ServerStream.responseHeaders) { nva, n in
-            nghttp2_submit_response(session, id, nva, n, &provider)
-        }
+        let rv = nghttp2_submit_response(session, id, StaticHeaderBlock.response.nva, StaticHeaderBlock.response.count, &provider)
         if rv != 0 { connection.resetStream(self, code: NGHTTP2_INTERNAL_ERROR.rawValue) }
     }
 
@@ -128,8 +126,13 @@ final class ServerStream: @unchecked Sendable {
     func submitTrailers() {
         guard let status = pendingStatus else { return }
         markDone(status)
-        let rv = HeaderBlock.with(statusHeaders(status)) { nva, n in
-            nghttp2_submit_trailer(session, id, nva, n)
+        let rv: Int32
+        if status.code == .ok && status.message.isEmpty && status.trailers.isEmpty {
+            rv = nghttp2_submit_trailer(session, id, StaticHeaderBlock.okTrailers.nva, StaticHeaderBlock.okTrailers.count)
+        } else {
+            rv = HeaderBlock.with(statusHeaders(status)) { nva, n in
+                nghttp2_submit_trailer(session, id, nva, n)
+            }
         }
         if rv != 0 { connection.resetStream(self, code: NGHTTP2_INTERNAL_ERROR.rawValue) }
     }
@@ -140,7 +143,7 @@ final class ServerStream: @unchecked Sendable {
             connection.loop.cancelTimer(t)
             deadlineTimer = nil
         }
-        connection.server.callFinished(path: route?.path ?? path, code: status.code, started: started, known: route != nil)
+        connection.server.callFinished(metricsCell, code: status.code, started: started)
         gate?.fail(RPCError(code: .cancelled, message: "the call has already ended with \(status.code)"))
     }
 
@@ -185,7 +188,7 @@ final class ServerStream: @unchecked Sendable {
             inbound?.fail(cancelled)
             gate?.fail(cancelled)
             task?.cancel()
-            if route != nil { connection.server.callFinished(path: route!.path, code: .cancelled, started: started, known: true) }
+            connection.server.callFinished(metricsCell, code: .cancelled, started: started)
         }
         task = nil
     }
@@ -216,4 +219,47 @@ let serverDataRead: nghttp2_data_source_read_callback = { _, streamID, buf, leng
         return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
     }
     return stream.read(into: buf, length: length, flags: flags)
+}
+
+/// Header blocks sent on every call, built once with static storage
+/// (nghttp2 is told not to copy them).
+///
+/// `@unchecked Sendable`: immutable after creation.
+final class StaticHeaderBlock: @unchecked Sendable {
+    let nva: UnsafeMutablePointer<nghttp2_nv>
+    let count: Int
+
+    init(_ headers: [(String, String)]) {
+        count = headers.count
+        nva = .allocate(capacity: headers.count)
+        for (i, (k, v)) in headers.enumerated() {
+            let kb = Array(k.utf8), vb = Array(v.utf8)
+            let kp = UnsafeMutablePointer<UInt8>.allocate(capacity: kb.count)
+            kp.initialize(from: kb, count: kb.count)
+            let vp = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, vb.count))
+            vp.initialize(from: vb, count: vb.count)
+            nva[i] = nghttp2_nv(
+                name: kp, value: vp, namelen: kb.count, valuelen: vb.count,
+                flags: UInt8(NGHTTP2_NV_FLAG_NO_COPY_NAME.rawValue | NGHTTP2_NV_FLAG_NO_COPY_VALUE.rawValue))
+        }
+    }
+
+    static let response = StaticHeaderBlock([(":status", "200"), ("content-type", "application/grpc")])
+    static let okTrailers = StaticHeaderBlock([("grpc-status", "0")])
+}
+
+/// Header names and values matched on bytes.
+enum HeaderBytes {
+    static let path = Array(":path".utf8)
+    static let method = Array(":method".utf8)
+    static let post = Array("POST".utf8)
+    static let contentType = Array("content-type".utf8)
+    static let applicationGRPC = Array("application/grpc".utf8)
+    static let te = Array("te".utf8)
+    static let userAgent = Array("user-agent".utf8)
+
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        return b.withUnsafeBufferPointer { memcmp(a.baseAddress!, $0.baseAddress!, a.count) == 0 }
+    }
 }

@@ -17,6 +17,13 @@ public final class HealthService: Sendable {
 
     public init() {}
 
+    /// Serialized responses for each status value 0...3.
+    private static let encoded: [[UInt8]] = (0...3).map { raw in
+        var r = GrpcHealthV1.HealthCheckResponse()
+        r.status = Status(rawValue: Int32(raw))
+        return r.serializedBytes()
+    }
+
     /// Sets a service's status and tells its watchers.
     public func setStatus(_ status: Status, for service: String = "") {
         let watchers = state.withLock { s -> [AsyncStream<Status>.Continuation] in
@@ -40,14 +47,18 @@ public final class HealthService: Sendable {
     /// The routes to register with a server.
     public var routes: [ServerRoute] {
         [
-            .unaryInline(GrpcHealthV1.Health.check) { [self] request, _ in
-                guard let status = status(of: request.service) else {
-                    throw RPCError(code: .notFound, message: "unknown service \"\(request.service)\"")
+            // Inline on the loop; the common request (the whole server, an
+            // empty message) is answered from pre-encoded bytes.
+            ServerRoute(path: GrpcHealthV1.Health.check.path, kind: .unary, handler: .inline { [self] bytes, _ in
+                let service = bytes.isEmpty ? "" : try decodeRequest(GrpcHealthV1.HealthCheckRequest.self, bytes).service
+                guard let status = status(of: service) else {
+                    throw RPCError(code: .notFound, message: "unknown service \"\(service)\"")
                 }
+                if (0...3).contains(status.rawValue) { return HealthService.encoded[Int(status.rawValue)] }
                 var response = GrpcHealthV1.HealthCheckResponse()
                 response.status = status
-                return response
-            },
+                return response.serializedBytes()
+            }),
             .serverStreaming(GrpcHealthV1.Health.watch) { [self] request, writer, _ in
                 let (stream, continuation) = AsyncStream<Status>.makeStream(bufferingPolicy: .bufferingNewest(1))
                 let id = state.withLock { s -> UInt64 in
