@@ -17,11 +17,26 @@ extension CRValue {
     public func jsonString(indent: Int? = nil) -> String {
         var out = ""
         let unit = indent.map { String(repeating: " ", count: max(0, $0)) }
-        CRValue.writeJSON(self, into: &out, unit: unit, depth: 0)
+        CRValue.writeJSON(self, into: &out, unit: unit, depth: 0, quote: CRValue.appendJSONQuoted)
         return out
     }
 
-    static func writeJSON(_ value: CRValue, into out: inout String, unit: String?, depth: Int) {
+    /// The value as JSON text in the layout of ``jsonString(indent:)``, with
+    /// strings and keys written by `quote` (which appends a quoted literal,
+    /// quotes included).
+    ///
+    /// For writers that must escape strings another way, e.g. as Go's
+    /// `json.Marshal` does with its HTML-safe escaping. `indentUnit` is the
+    /// text of one level of indentation; nil gives the compact form.
+    public func jsonString(indentUnit: String?, quote: (String, inout String) -> Void) -> String {
+        var out = ""
+        CRValue.writeJSON(self, into: &out, unit: indentUnit, depth: 0, quote: quote)
+        return out
+    }
+
+    static func writeJSON(
+        _ value: CRValue, into out: inout String, unit: String?, depth: Int, quote: (String, inout String) -> Void
+    ) {
         func newline(_ level: Int) {
             guard let unit else { return }
             out.append("\n")
@@ -32,7 +47,7 @@ extension CRValue {
         case .bool(let b): out.append(b ? "true" : "false")
         case .int(let i): out.append(String(i))
         case .double(let d): out.append(CRValue.goFloatText(d) ?? "null")
-        case .string(let s): appendJSONQuoted(s, into: &out)
+        case .string(let s): quote(s, &out)
         case .array(let items):
             if items.isEmpty {
                 out.append("[]")
@@ -42,7 +57,7 @@ extension CRValue {
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(",") }
                 newline(depth + 1)
-                writeJSON(item, into: &out, unit: unit, depth: depth + 1)
+                writeJSON(item, into: &out, unit: unit, depth: depth + 1, quote: quote)
             }
             newline(depth)
             out.append("]")
@@ -55,9 +70,9 @@ extension CRValue {
             for (i, pair) in pairs.enumerated() {
                 if i > 0 { out.append(",") }
                 newline(depth + 1)
-                appendJSONQuoted(pair.key, into: &out)
+                quote(pair.key, &out)
                 out.append(unit == nil ? ":" : ": ")
-                writeJSON(pair.value, into: &out, unit: unit, depth: depth + 1)
+                writeJSON(pair.value, into: &out, unit: unit, depth: depth + 1, quote: quote)
             }
             newline(depth)
             out.append("}")

@@ -5,6 +5,8 @@ import SriovAPI
 ///
 /// - ``encode(_:indent:)`` follows `json.Marshal` / `Encoder.SetIndent`: keys
 ///   in the order given, `<`, `>`, `&`, U+2028 and U+2029 escaped as `\u00XX`.
+///   The layout and numbers are SriovAPI's ``CRValue/jsonString(indentUnit:quote:)``;
+///   only the string escaping (``quote(_:)``) is Go's own here.
 /// - ``indent(_:indent:)`` follows `json.Indent(dst, src, "", indent)`: it
 ///   keeps every token as written and only re-spaces the text; `{}` and `[]`
 ///   stay empty on one line.
@@ -20,9 +22,7 @@ public enum GoJSON {
 
     /// Encodes a value; `indent` nil gives the compact form.
     public static func encode(_ value: CRValue, indent: String? = nil) -> String {
-        var out = ""
-        write(value, into: &out, indent: indent, depth: 0)
-        return out
+        value.jsonString(indentUnit: indent, quote: appendQuoted)
     }
 
     /// A Go-escaped JSON string literal, quotes included.
@@ -32,6 +32,9 @@ public enum GoJSON {
         return out
     }
 
+    /// Appends `s` as Go's `json.Marshal` writes a string: `"`, `\\`, `\n`,
+    /// `\r`, `\t` escaped by name, other control characters, `<`, `>`, `&`,
+    /// U+2028 and U+2029 as `\u00XX`.
     static func appendQuoted(_ s: String, into out: inout String) {
         out.append("\"")
         if s.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 }) {
@@ -62,47 +65,6 @@ public enum GoJSON {
     private static func hexEscape(_ v: UInt32) -> String {
         let hex = String(v, radix: 16)
         return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-    }
-
-    private static func newline(_ out: inout String, _ indent: String, _ depth: Int) {
-        out.append("\n")
-        for _ in 0..<depth { out.append(indent) }
-    }
-
-    private static func write(_ value: CRValue, into out: inout String, indent: String?, depth: Int) {
-        switch value {
-        case .null: out.append("null")
-        case .bool(let b): out.append(b ? "true" : "false")
-        case .int(let i): out.append(String(i))
-        case .double(let d):
-            // Integral values within 2^53 print without a fraction, as Go does;
-            // other values use Swift's shortest round-trip form (the renderer
-            // itself never produces doubles).
-            out.append(d == d.rounded() && abs(d) < 9_007_199_254_740_992 ? String(Int64(d)) : "\(d)")
-        case .string(let s): appendQuoted(s, into: &out)
-        case .array(let items):
-            out.append("[")
-            if items.isEmpty { out.append("]"); return }
-            for (i, item) in items.enumerated() {
-                if i > 0 { out.append(",") }
-                if let indent { newline(&out, indent, depth + 1) }
-                write(item, into: &out, indent: indent, depth: depth + 1)
-            }
-            if let indent { newline(&out, indent, depth) }
-            out.append("]")
-        case .object(let pairs):
-            out.append("{")
-            if pairs.isEmpty { out.append("}"); return }
-            for (i, pair) in pairs.enumerated() {
-                if i > 0 { out.append(",") }
-                if let indent { newline(&out, indent, depth + 1) }
-                appendQuoted(pair.key, into: &out)
-                out.append(indent == nil ? ":" : ": ")
-                write(pair.value, into: &out, indent: indent, depth: depth + 1)
-            }
-            if let indent { newline(&out, indent, depth) }
-            out.append("}")
-        }
     }
 
     /// Re-indents JSON text as Go's `json.Indent(dst, src, "", indent)` does.
