@@ -10,7 +10,7 @@
 //
 // Prints the median of several runs and the ratio of each incremental change
 // to the full render. Build and run with `swift run -c release sriov-render-bench`
-// (add `shared` or `distinct` to run one fleet).
+// (add `shared` or `distinct` to run one fleet, `alone` for a profiling workload).
 //
 // Goal on the reference machine (2 cores): full render <= 200 ms in either
 // fleet, one pool-scoped policy change <= 10 ms. The numbers are printed, not
@@ -229,8 +229,18 @@ func runFleet(_ title: String, distinct: Bool, alone: Bool) {
 }
 
 print("sriov-render-bench: \(nodeCount) nodes × \(inventory().count) PFs × 100 policies, median of \(runs) runs")
-// `sriov-render-bench shared` or `sriov-render-bench distinct` runs one fleet only.
+// `sriov-render-bench shared` or `sriov-render-bench distinct` runs one fleet
+// only; `sriov-render-bench alone` renders the shared fleet once, node by
+// node, untimed (a workload for profilers such as callgrind).
 let only = CommandLine.arguments.dropFirst().first
+if only == "alone" {
+    let sorted = NodeSpecRenderer.sortedForApplication(makePolicies(distinct: false))
+    var pfSpecs = 0
+    for node in makeNodes(distinct: false) {
+        pfSpecs += NodeRenderOutput.render(node: node, sortedPolicies: sorted, options: .defaults).spec?.interfaces.count ?? 0
+    }
+    print("\(pfSpecs) PF specs")
+}
 if only == nil || only == "shared" {
     runFleet("shared hardware (nodes of a pool share one output)", distinct: false, alone: true)
 }

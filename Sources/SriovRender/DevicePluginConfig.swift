@@ -16,20 +16,24 @@ public struct DevicePluginConfig: Sendable, Hashable {
 
     public init(resourceList: [DevicePluginResource] = []) {
         self.resourceList = resourceList
-        var out = "{\"resourceList\":"
+        // Written as bytes and made a String once: a node's config is a few
+        // kilobytes of short pieces, and appending to a String costs several
+        // times more per piece.
+        var out: [UInt8] = []
+        out.reserveCapacity(32 + 256 * resourceList.count)
+        out.appendLiteral("{\"resourceList\":")
         if resourceList.isEmpty {
-            out += "null"
+            out.appendLiteral("null")
         } else {
-            out.reserveCapacity(256 * resourceList.count)
-            out += "["
-            for (i, resource) in resourceList.enumerated() {
-                if i > 0 { out += "," }
-                resource.appendJSON(to: &out)
+            out.append(UInt8(ascii: "["))
+            for i in resourceList.indices {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                resourceList[i].appendJSON(to: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         }
-        out += "}"
-        self.jsonText = out
+        out.append(UInt8(ascii: "}"))
+        self.jsonText = String(decoding: out, as: UTF8.self)
     }
 
     /// Two configs are equal when their JSON text is (what the device plugin reads).
@@ -67,20 +71,40 @@ public struct DevicePluginConfig: Sendable, Hashable {
         nics: SupportedNICTable
     ) -> DevicePluginConfig {
         var list: [DevicePluginResource] = []
-        for policy in selectedPolicies {
-            let p = policy.spec
-            if let index = list.firstIndex(where: { $0.resourceName == p.resourceName }) {
-                list[index].add(policy, interfaces: interfaces, nics: nics, first: false)
-            } else {
-                var resource = DevicePluginResource(resourceName: p.resourceName)
-                resource.selectors.isRdma = p.isRdma
-                resource.selectors.needVhostNet = p.needVhostNet
-                resource.selectors.vdpaType = p.vdpaType
-                resource.add(policy, interfaces: interfaces, nics: nics, first: true)
-                list.append(resource)
-            }
+        // By index: iterating an array of policies copies each one.
+        for i in selectedPolicies.indices {
+            add(selectedPolicies[i], to: &list, interfaces: interfaces, nics: nics)
         }
         return DevicePluginConfig(resourceList: list)
+    }
+
+    /// ``render(selectedPolicies:interfaces:nics:)`` for compiled policies.
+    static func render(
+        compiled: [CompiledPolicy], interfaces: [SriovV1.InterfaceExt], nics: SupportedNICTable
+    ) -> DevicePluginConfig {
+        var list: [DevicePluginResource] = []
+        for policy in compiled { add(policy.policy, to: &list, interfaces: interfaces, nics: nics) }
+        return DevicePluginConfig(resourceList: list)
+    }
+
+    /// Adds one policy: to the entry of its resourceName, or as a new entry.
+    private static func add(
+        _ policy: SriovV1.SriovNetworkNodePolicy, to list: inout [DevicePluginResource],
+        interfaces: [SriovV1.InterfaceExt], nics: SupportedNICTable
+    ) {
+        let resourceName = policy.spec.resourceName
+        var index = 0
+        while index < list.count && list[index].resourceName != resourceName { index += 1 }
+        if index < list.count {
+            list[index].add(policy, interfaces: interfaces, nics: nics, first: false)
+        } else {
+            var resource = DevicePluginResource(resourceName: resourceName)
+            resource.selectors.isRdma = policy.spec.isRdma
+            resource.selectors.needVhostNet = policy.spec.needVhostNet
+            resource.selectors.vdpaType = policy.spec.vdpaType
+            resource.add(policy, interfaces: interfaces, nics: nics, first: true)
+            list.append(resource)
+        }
     }
 }
 
@@ -114,28 +138,28 @@ public struct DevicePluginResource: Sendable, Hashable {
     /// resourcePrefix?, resourceName, deviceType?, excludeTopology?, selectors,
     /// then `"SelectorObj":null` (an untagged field of the pinned version).
     public var jsonText: String {
-        var out = ""
+        var out: [UInt8] = []
         appendJSON(to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    func appendJSON(to out: inout String) {
-        out += "{"
+    func appendJSON(to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
         if let resourcePrefix, !resourcePrefix.isEmpty {
-            out += "\"resourcePrefix\":"
+            out.appendLiteral("\"resourcePrefix\":")
             GoJSON.appendQuoted(resourcePrefix, into: &out)
-            out += ","
+            out.append(UInt8(ascii: ","))
         }
-        out += "\"resourceName\":"
+        out.appendLiteral("\"resourceName\":")
         GoJSON.appendQuoted(resourceName, into: &out)
         if let deviceType, !deviceType.isEmpty {
-            out += ",\"deviceType\":"
+            out.appendLiteral(",\"deviceType\":")
             GoJSON.appendQuoted(deviceType, into: &out)
         }
-        if excludeTopology { out += ",\"excludeTopology\":true" }
-        out += ",\"selectors\":"
+        if excludeTopology { out.appendLiteral(",\"excludeTopology\":true") }
+        out.appendLiteral(",\"selectors\":")
         selectors.appendJSON(to: &out)
-        out += ",\"SelectorObj\":null}"
+        out.appendLiteral(",\"SelectorObj\":null}")
     }
 
     mutating func add(
@@ -199,23 +223,23 @@ public struct NetDeviceSelectors: Sendable, Hashable {
     /// pciAddresses, pfNames, rootDevices, linkTypes (each only when
     /// non-empty), IsRdma, NeedVhostNet, vdpaType (when set).
     public var jsonText: String {
-        var out = ""
+        var out: [UInt8] = []
         appendJSON(to: &out)
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
-    func appendJSON(to out: inout String) {
-        out += "{"
-        func list(_ key: String, _ values: [String]) {
+    func appendJSON(to out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        func list(_ key: StaticString, _ values: [String]) {
             guard !values.isEmpty else { return }
-            out += "\""
-            out += key
-            out += "\":["
+            out.append(UInt8(ascii: "\""))
+            out.appendLiteral(key)
+            out.appendLiteral("\":[")
             for (i, value) in values.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 GoJSON.appendQuoted(value, into: &out)
             }
-            out += "],"
+            out.appendLiteral("],")
         }
         list("vendors", vendors)
         list("devices", devices)
@@ -224,13 +248,20 @@ public struct NetDeviceSelectors: Sendable, Hashable {
         list("pfNames", pfNames)
         list("rootDevices", rootDevices)
         list("linkTypes", linkTypes)
-        out += isRdma ? "\"IsRdma\":true," : "\"IsRdma\":false,"
-        out += needVhostNet ? "\"NeedVhostNet\":true" : "\"NeedVhostNet\":false"
+        out.appendLiteral(isRdma ? "\"IsRdma\":true," : "\"IsRdma\":false,")
+        out.appendLiteral(needVhostNet ? "\"NeedVhostNet\":true" : "\"NeedVhostNet\":false")
         if !vdpaType.isEmpty {
-            out += ",\"vdpaType\":"
+            out.appendLiteral(",\"vdpaType\":")
             GoJSON.appendQuoted(vdpaType, into: &out)
         }
-        out += "}"
+        out.append(UInt8(ascii: "}"))
+    }
+}
+
+extension [UInt8] {
+    /// Appends the UTF-8 bytes of a literal.
+    mutating func appendLiteral(_ text: StaticString) {
+        text.withUTF8Buffer { append(contentsOf: $0) }
     }
 }
 

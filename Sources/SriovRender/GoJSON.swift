@@ -62,6 +62,24 @@ public enum GoJSON {
         out.append("\"")
     }
 
+    /// ``appendQuoted(_:into:)`` onto UTF-8 bytes.
+    static func appendQuoted(_ s: String, into out: inout [UInt8]) {
+        var s = s
+        let plain = s.withUTF8 { bytes in
+            guard bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x80 && $0 != 0x22 && $0 != 0x5C && $0 != 0x3C && $0 != 0x3E && $0 != 0x26 }) else {
+                return false
+            }
+            out.append(UInt8(ascii: "\""))
+            out.append(contentsOf: bytes)
+            out.append(UInt8(ascii: "\""))
+            return true
+        }
+        if plain { return }
+        var quoted = ""
+        appendQuoted(s, into: &quoted)
+        out.append(contentsOf: quoted.utf8)
+    }
+
     private static func hexEscape(_ v: UInt32) -> String {
         let hex = String(v, radix: 16)
         return "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex

@@ -42,7 +42,13 @@ public enum NodeSpecRenderer {
     static func selected(
         _ sortedPolicies: [SriovV1.SriovNetworkNodePolicy], labels: [String: String]
     ) -> [SriovV1.SriovNetworkNodePolicy] {
-        sortedPolicies.filter { $0.name != deprecatedDefaultPolicyName && $0.selectsNode(labels: labels) }
+        // By index: iterating an array of policies copies each one.
+        var selected: [SriovV1.SriovNetworkNodePolicy] = []
+        for i in sortedPolicies.indices where sortedPolicies[i].metadata.name != deprecatedDefaultPolicyName {
+            let nodeSelector = sortedPolicies[i].spec.nodeSelector
+            if nodeSelector.allSatisfy({ labels[$0.key] == $0.value }) { selected.append(sortedPolicies[i]) }
+        }
+        return selected
     }
 
     /// ``render(sortedPolicies:labels:interfaces:errors:)`` for policies

@@ -37,7 +37,7 @@ final class PolicySet: Sendable {
         self.nics = nics
         devicePluginConfig = policies.contains { !$0.netFilter.isEmpty }
             ? nil
-            : DevicePluginConfig.render(selectedPolicies: policies.map(\.policy), interfaces: [], nics: nics)
+            : DevicePluginConfig.render(compiled: policies, interfaces: [], nics: nics)
         clashingNames = Self.clashingNames(policies)
 
         // The groups of policies sharing a resourceName, in application order.
@@ -114,7 +114,7 @@ final class PolicySet: Sendable {
         var errors: [NodeSpecRenderer.ApplyError] = []
         let spec = pfCount == 0 ? nil : self.spec(pfs, selects: selects, errors: &errors)
         let config = devicePluginConfig
-            ?? DevicePluginConfig.render(selectedPolicies: policies.map(\.policy), interfaces: interfaces, nics: nics)
+            ?? DevicePluginConfig.render(compiled: policies, interfaces: interfaces, nics: nics)
         let conflicts = self.conflicts(node: node, pfs: pfs, selects: selects, applyErrors: errors)
         return NodeRenderOutput(spec: spec, devicePluginConfig: config, conflicts: conflicts)
     }
