@@ -202,6 +202,8 @@ public struct RenderState: Sendable {
             if first || names.count < smallest.count { smallest = names }
             first = false
         }
+        // The index holds exactly the nodes with that label: one pair needs no check.
+        if selector.count == 1 { return Array(smallest) }
         return smallest.filter { name in nodes[name].map { policy.selectsNode(labels: $0.labels) } ?? false }
     }
 
@@ -313,7 +315,12 @@ public struct RenderState: Sendable {
         guard nodes[name] != nil else { return }
         delta.reRenderedNodes += 1
         let output = render(node: name)
-        if outputs[name] != output {
+        if let index = outputs.index(forKey: name), let output {
+            if outputs.values[index] != output {
+                outputs.values[index] = output
+                delta.changedNodes.append(name)
+            }
+        } else if outputs[name] != output {
             outputs[name] = output
             delta.changedNodes.append(name)
         }
@@ -322,9 +329,14 @@ public struct RenderState: Sendable {
     private mutating func reRender(
         nodesSelectedBy changed: [SriovV1.SriovNetworkNodePolicy], into delta: inout RenderDelta
     ) {
-        var affected = Set<String>()
-        for policy in changed { affected.formUnion(nodesSelected(by: policy)) }
-        for name in affected { reRender(node: name, into: &delta) }
+        if changed.count == 2 && changed[0].spec.nodeSelector == changed[1].spec.nodeSelector {
+            // The same nodes before and after.
+            for name in nodesSelected(by: changed[1]) { reRender(node: name, into: &delta) }
+        } else {
+            var affected = Set<String>()
+            for policy in changed { affected.formUnion(nodesSelected(by: policy)) }
+            for name in affected { reRender(node: name, into: &delta) }
+        }
         delta.changedNodes.sort()
     }
 }
