@@ -75,6 +75,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
         .executableTarget(
+            name: "grpc-load", dependencies: ["SriovGRPC", "SriovProto"],
+            path: "Benchmarks/grpc/load", swiftSettings: swiftSettings),
+        .executableTarget(
             name: "sriov-render-bench", dependencies: ["SriovRender", "SriovAPI", "SriovProto"],
             path: "Benchmarks/sriov-render-bench", swiftSettings: swiftSettings),
         .executableTarget(

@@ -30,7 +30,7 @@ public final class GRPCChannel: Sendable {
     public init(configuration: ClientConfiguration) throws {
         self.configuration = configuration
         switch configuration.security {
-        case .tls(let c, _): tls = try TLSContext(configuration: c, server: false)
+        case .tls(let c, _): tls = try TLSContext.client(c)
         case .insecurePlaintext: tls = nil
         }
         loop = ClientLoops.shared.next()

@@ -263,7 +263,7 @@ final class Acceptor: EventLoopSelectable, @unchecked Sendable {
                 p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { s in
                     var a = s.pointee.sin_addr
                     inet_ntop(AF_INET, &a, &buf, 64)
-                    return "\(String(cString: buf)):\(UInt16(bigEndian: s.pointee.sin_port))"
+                    return "\(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)):\(UInt16(bigEndian: s.pointee.sin_port))"
                 }
             }
         case AF_INET6:
@@ -271,7 +271,7 @@ final class Acceptor: EventLoopSelectable, @unchecked Sendable {
                 p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { s in
                     var a = s.pointee.sin6_addr
                     inet_ntop(AF_INET6, &a, &buf, 64)
-                    return "[\(String(cString: buf))]:\(UInt16(bigEndian: s.pointee.sin6_port))"
+                    return "[\(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))]:\(UInt16(bigEndian: s.pointee.sin6_port))"
                 }
             }
         default:

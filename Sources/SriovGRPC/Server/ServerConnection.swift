@@ -24,7 +24,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         if let ssl {
             var buf = [CChar](repeating: 0, count: 512)
             if CSriovShims_SSL_peer_uri_san(ssl, &buf, buf.count) > 0 {
-                peer.spiffeID = String(cString: buf)
+                peer.spiffeID = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             }
         }
         let limits = server.configuration.limits

@@ -1,5 +1,7 @@
 import COpenSSL
 import CSriovShims
+import Glibc
+import Synchronization
 
 /// TLS settings of a server or a client.
 public struct TLSConfiguration: Sendable, Hashable {
@@ -39,7 +41,7 @@ public struct TLSError: Error, Sendable, Hashable, CustomStringConvertible {
     static func drain(_ operation: String) -> TLSError {
         var buf = [CChar](repeating: 0, count: 1024)
         CSriovShims_ERR_drain(&buf, buf.count)
-        let text = String(cString: buf)
+        let text = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         return TLSError(operation: operation, reason: text.isEmpty ? "unknown OpenSSL error" : text)
     }
 }
@@ -66,8 +68,10 @@ final class TLSContext: @unchecked Sendable {
         _ = CSriovShims_SSL_CTX_set_options(ctx, CSriovShims_SSL_OP_NO_RENEGOTIATION() | CSriovShims_SSL_OP_NO_COMPRESSION() | CSriovShims_SSL_OP_CIPHER_SERVER_PREFERENCE() | CSriovShims_SSL_OP_IGNORE_UNEXPECTED_EOF())
         if server {
             CSriovShims_SSL_CTX_select_alpn_h2(ctx)
-            // No session cache: every agent keeps one long-lived connection.
+            // No session cache or tickets: every agent keeps one long-lived
+            // connection, and tickets cost a signature each.
             _ = CSriovShims_SSL_CTX_set_session_cache_mode(ctx, 0)
+            SSL_CTX_set_num_tickets(ctx, 0)
         }
         let verify: Int32 = server ? (c.clientAuth == .required ? 2 : 0) : 1
         let ok = CSriovShims_SSL_CTX_load(ctx, c.certificatePath ?? "", c.privateKeyPath ?? "", c.trustRootsPath ?? "", verify)
@@ -84,4 +88,31 @@ final class TLSContext: @unchecked Sendable {
     }
 
     deinit { SSL_CTX_free(ctx) }
+}
+
+extension TLSContext {
+    private static let clientCache = Mutex<[String: TLSContext]>([:])
+
+    /// A client context for `configuration`, shared by channels with the
+    /// same files as long as the files are unchanged (their modification
+    /// times are part of the key), so that rotated certificates are picked
+    /// up by the next channel.
+    static func client(_ configuration: TLSConfiguration) throws -> TLSContext {
+        var key = ""
+        for path in [configuration.certificatePath, configuration.privateKeyPath, configuration.trustRootsPath] {
+            var st = stat()
+            if let path, stat(path, &st) == 0 {
+                key += "\(path)@\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)/\(st.st_size)|"
+            } else {
+                key += "\(path ?? "-")|"
+            }
+        }
+        if let cached = clientCache.withLock({ $0[key] }) { return cached }
+        let fresh = try TLSContext(configuration: configuration, server: false)
+        clientCache.withLock { cache in
+            if cache.count > 64 { cache.removeAll() }
+            cache[key] = fresh
+        }
+        return fresh
+    }
 }
