@@ -45,11 +45,11 @@ final class CompiledPolicy: Sendable {
     /// The PF entry fields the policy sets (everything but pciAddress, name and
     /// the VF group).
     private let interfaceTemplate: SriovV1.Interface
-    /// The VF group over `0-(numVfs-1)`.
-    private let fullRangeGroup: SriovV1.VfGroup
+    /// The VF group over `0-(numVfs-1)`, and its range parsed.
+    private let fullRangeGroup: GroupWithRange
     /// Per pfNames entry, the VF group it gives a PF of that primary name; nil
     /// for a malformed entry.
-    private let entryGroups: [SriovV1.VfGroup?]
+    private let entryGroups: [GroupWithRange?]
     /// The index of the first malformed pfNames entry.
     private let firstMalformed: Int?
 
@@ -91,13 +91,14 @@ final class CompiledPolicy: Sendable {
         group.isRdma = p.isRdma
         group.vdpaType = p.vdpaType
         group.vfRange = VFRange.format(0, Int(p.numVfs) - 1)
-        fullRangeGroup = group
+        let full = GroupWithRange(group: group, range: VFRange.parseBounds(group.vfRange))
+        fullRangeGroup = full
         entryGroups = pfNames.map { entry in
             guard entry.isValid else { return nil }
-            guard let (first, last) = entry.bounds else { return group }
+            guard let (first, last) = entry.bounds else { return full }
             var ranged = group
             ranged.vfRange = VFRange.format(first, last)
-            return ranged
+            return GroupWithRange(group: ranged, range: VFRange.parseBounds(ranged.vfRange))
         }
         firstMalformed = pfNames.firstIndex { !$0.isValid }
     }
@@ -135,7 +136,7 @@ final class CompiledPolicy: Sendable {
     /// (``NodeSpecRenderer/vfGroup(_:for:)``): that of the first pfNames
     /// entry naming the PF's primary name, looked for up to the first
     /// malformed entry, which stops the policy.
-    func vfGroup(for pf: RenderPF) -> Result<SriovV1.VfGroup, NodeSpecRenderer.ApplyError> {
+    func vfGroup(for pf: RenderPF) -> Result<GroupWithRange, NodeSpecRenderer.ApplyError> {
         let end = firstMalformed ?? pfNames.count
         if let index = pfNames[..<end].firstIndex(where: { $0.name == pf.name }) {
             return .success(entryGroups[index]!)
@@ -148,11 +149,11 @@ final class CompiledPolicy: Sendable {
     }
 
     /// The PF entry the policy writes for a PF no earlier policy configured.
-    func newInterface(for pf: RenderPF, group: SriovV1.VfGroup) -> SriovV1.Interface {
+    func newInterface(for pf: RenderPF, group: GroupWithRange) -> SriovV1.Interface {
         var result = interfaceTemplate
         result.pciAddress = pf.pciAddress
         result.name = pf.name
-        result.vfGroups = [group]
+        result.vfGroups = [group.group]
         return result
     }
 
@@ -162,15 +163,28 @@ final class CompiledPolicy: Sendable {
     /// differs and whose range does not overlap; numVfs and mtu the max of old
     /// and new when the priorities are equal or an old group was kept, every
     /// other field the policy's.
+    /// `ranges` holds the parsed range of each of the entry's groups and is
+    /// kept in step with them.
     func merge(
-        into interface: inout SriovV1.Interface, pf: RenderPF, group: SriovV1.VfGroup, equalPriority: Bool
+        into interface: inout SriovV1.Interface, ranges: inout [(Int, Int)?], pf: RenderPF,
+        group: GroupWithRange, equalPriority: Bool
     ) {
         let (oldMtu, oldNumVfs) = (interface.mtu, interface.numVfs)
-        interface.vfGroups.removeAll {
-            $0.resourceName == group.resourceName || VFRange.overlaps($0.vfRange, group.vfRange)
+        // Keep, in order, the old groups that neither share the resourceName
+        // nor overlap the new range.
+        var kept = 0
+        for i in interface.vfGroups.indices
+        where interface.vfGroups[i].resourceName != group.group.resourceName && !VFRange.overlaps(ranges[i], group.range) {
+            if kept != i {
+                interface.vfGroups.swapAt(kept, i)
+                ranges.swapAt(kept, i)
+            }
+            kept += 1
         }
-        let kept = !interface.vfGroups.isEmpty
-        interface.vfGroups.insert(group, at: 0)
+        interface.vfGroups.removeLast(interface.vfGroups.count - kept)
+        ranges.removeLast(ranges.count - kept)
+        interface.vfGroups.insert(group.group, at: 0)
+        ranges.insert(group.range, at: 0)
         interface.pciAddress = pf.pciAddress
         interface.name = pf.name
         interface.linkType = interfaceTemplate.linkType
@@ -178,11 +192,17 @@ final class CompiledPolicy: Sendable {
         interface.externallyManaged = interfaceTemplate.externallyManaged
         interface.mtu = interfaceTemplate.mtu
         interface.numVfs = interfaceTemplate.numVfs
-        if equalPriority || kept {
+        if equalPriority || kept > 0 {
             interface.mtu = max(interfaceTemplate.mtu, oldMtu)
             interface.numVfs = max(interfaceTemplate.numVfs, oldNumVfs)
         }
     }
+}
+
+/// A VF group and its `vfRange` parsed (nil when malformed).
+struct GroupWithRange: Sendable {
+    let group: SriovV1.VfGroup
+    let range: (Int, Int)?
 }
 
 /// The PF fields rendering reads, taken out of the reported `InterfaceExt`:

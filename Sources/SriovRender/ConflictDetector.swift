@@ -1,6 +1,10 @@
 import SriovProto
 
 /// Finds the ``RenderConflict``s among the policies that select one node.
+///
+/// The step-by-step statement of the rules. Rendering finds the same
+/// conflicts through ``PolicySet``, which does the policy-only checks once per
+/// set of policies; the tests hold the two to the same output.
 enum ConflictDetector {
     /// All conflicts on a node, sorted. `selecting` are the policies that
     /// select the node, in application order (policy `default` excepted). In a

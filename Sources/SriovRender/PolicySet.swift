@@ -64,6 +64,7 @@ final class PolicySet: Sendable {
         duplicateRootDevices = duplicated.map { ($0, byRootDevice[$0]!) }
     }
 
+    /// The ``clashingNames`` of these policies, each unordered pair once.
     private static func clashingNames(_ policies: [CompiledPolicy]) -> [(String, String)] {
         var pairs: [(String, String)] = []
         for (i, p) in policies.enumerated() where !p.pfNames.isEmpty {
@@ -125,6 +126,8 @@ final class PolicySet: Sendable {
     ) -> SriovV1.SriovNetworkNodeStateSpec {
         let pfCount = pfs.count
         var interfaces: [SriovV1.Interface] = []
+        // The parsed vfRange of every group of every entry, in step with them.
+        var ranges: [[(Int, Int)?]] = []
         var previousPriority: Int32 = 100
         for (i, policy) in policies.enumerated() {
             let equalPriority = previousPriority == policy.priority
@@ -132,7 +135,7 @@ final class PolicySet: Sendable {
             guard policy.numVfs > 0 else { continue }
             selected: for k in 0..<pfCount where selects[i * pfCount + k] {
                 let pf = pfs[k]
-                let group: SriovV1.VfGroup
+                let group: GroupWithRange
                 switch policy.vfGroup(for: pf) {
                 case .success(let g): group = g
                 case .failure(let error):
@@ -141,9 +144,12 @@ final class PolicySet: Sendable {
                     break selected
                 }
                 if let index = interfaces.firstIndex(where: { $0.pciAddress == pf.pciAddress }) {
-                    policy.merge(into: &interfaces[index], pf: pf, group: group, equalPriority: equalPriority)
+                    policy.merge(
+                        into: &interfaces[index], ranges: &ranges[index], pf: pf, group: group,
+                        equalPriority: equalPriority)
                 } else {
                     interfaces.append(policy.newInterface(for: pf, group: group))
+                    ranges.append([group.range])
                 }
             }
         }

@@ -21,7 +21,13 @@ public enum VFRange {
     /// Whether two group ranges overlap, computed exactly as the upstream
     /// operator does (`isVFRangeOverlapping`): malformed ranges never overlap.
     public static func overlaps(_ lhs: String, _ rhs: String) -> Bool {
-        guard let (s1, e1) = parseBounds(lhs), let (s2, e2) = parseBounds(rhs) else { return false }
+        overlaps(parseBounds(lhs), parseBounds(rhs))
+    }
+
+    /// ``overlaps(_:_:)-(String,String)`` on ranges already parsed (nil for
+    /// a malformed one).
+    static func overlaps(_ lhs: (Int, Int)?, _ rhs: (Int, Int)?) -> Bool {
+        guard let (s1, e1) = lhs, let (s2, e2) = rhs else { return false }
         // Upstream parses each side again for its containment checks; the
         // bounds are the same.
         if s1 < s2 {

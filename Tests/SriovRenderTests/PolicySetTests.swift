@@ -78,6 +78,25 @@ struct PolicySetTests {
         }
     }
 
+    /// A group dropped from the middle of a PF's list moves the later ones up;
+    /// a further policy must see each kept group's own range. C drops B and
+    /// keeps A, then D (overlapping A only) drops A.
+    @Test func keptGroupsKeepTheirRangesAcrossMerges() {
+        let policies = [
+            F.policy("a", resource: "ra", priority: 40, numVfs: 8, pfNames: ["ens1#0-3"]),
+            F.policy("b", resource: "rb", priority: 30, numVfs: 8, pfNames: ["ens1#4-7"]),
+            F.policy("c", resource: "rc", priority: 20, numVfs: 8, pfNames: ["ens1#5-6"]),
+            F.policy("d", resource: "rd", priority: 10, numVfs: 8, pfNames: ["ens1#0-2"]),
+        ]
+        let node = RenderNode(name: "n1", interfaces: [F.pf("ens1", "0000:01:00.0")])
+        let sorted = NodeSpecRenderer.sortedForApplication(policies)
+        var errors: [NodeSpecRenderer.ApplyError] = []
+        let spec = NodeSpecRenderer.render(selectedPolicies: sorted, interfaces: node.interfaces, errors: &errors)
+        let output = NodeRenderOutput.render(node: node, sortedPolicies: sorted, options: .defaults)
+        #expect(output.spec == spec)
+        #expect(output.spec?.interfaces.first?.vfGroups.map(\.policyName) == ["d", "c"])
+    }
+
     /// The reference reading of `first-last`: split on `-`, each of the first
     /// two fields an optional `+` and decimal digits (Go's `strconv.Atoi`).
     static func referenceBounds(_ text: String) -> (Int, Int)? {
