@@ -8,7 +8,7 @@ import Testing
 struct AdversarialTests {
     static let attacks = [
         "rapid_reset", "continuation_flood", "oversized_headers", "garbage_preface", "half_open_tls",
-        "five_mib_message", "malformed_grpc_frame", "truncated_grpc_frame",
+        "five_mib_message", "malformed_grpc_frame", "truncated_grpc_frame", "ping_flood", "non_grpc_content_type",
     ]
 
     @Test(arguments: attacks)

@@ -2,7 +2,8 @@
 
 Usage: h2_attacks.py HOST PORT CA CERT KEY ATTACK...
 Attacks: rapid_reset continuation_flood oversized_headers garbage_preface
-half_open_tls five_mib_message malformed_grpc_frame truncated_grpc_frame
+half_open_tls five_mib_message malformed_grpc_frame truncated_grpc_frame ping_flood
+non_grpc_content_type
 Prints one JSON object per attack: {"attack", "refused", "detail", "healthy_after"}.
 """
 import json
@@ -251,6 +252,32 @@ def malformed_grpc_frame():
 
 def truncated_grpc_frame():
     return malformed(b"\x00\x00\x00\x00\x64" + b"x" * 10)
+
+
+def ping_flood():
+    s, c = new_conn()
+    for i in range(10):
+        c.ping(struct.pack(">Q", i))
+    s.sendall(c.data_to_send())
+    events, closed = read_events(s, c, lambda e: any(isinstance(x, h2.events.ConnectionTerminated) for x in e))
+    s.close()
+    terms = [e for e in events if isinstance(e, h2.events.ConnectionTerminated)]
+    ok = bool(terms) and terms[0].error_code == 11 and terms[0].additional_data == b"too_many_pings"
+    return ok, "GOAWAY %s" % ((terms[0].error_code, terms[0].additional_data) if terms else None)
+
+
+def non_grpc_content_type():
+    s, c = new_conn()
+    headers = [h if h[0] != "content-type" else ("content-type", "application/json") for h in request_headers()]
+    c.send_headers(1, headers, end_stream=True)
+    s.sendall(c.data_to_send())
+    events, _ = read_events(s, c, stream_ended(1))
+    s.close()
+    status = None
+    for e in events:
+        if isinstance(e, h2.events.ResponseReceived):
+            status = dict(e.headers).get(":status")
+    return status == "415", ":status %s" % status
 
 
 for name in attacks:

@@ -27,7 +27,8 @@ struct GRPCLoad {
         }
         let target = try BindTarget(parsing: a[2])
         let tls = TLSConfiguration(certificatePath: a[4], privateKeyPath: a[5], trustRootsPath: a[3])
-        let config = ClientConfiguration(target: target, security: .tls(tls))
+        // CA "h2c": plaintext, to tell TLS costs from HTTP/2 costs.
+        let config = ClientConfiguration(target: target, security: a[3] == "h2c" ? .insecurePlaintext : .tls(tls))
         switch a[1] {
         case "calls": try await calls(config, connections: Int(a[6]) ?? 8, streams: Int(a[7]) ?? 32, seconds: Double(a[8]) ?? 5)
         case "handshakes": try await handshakes(config, count: Int(a[6]) ?? 1000, parallel: Int(a[7]) ?? 8)

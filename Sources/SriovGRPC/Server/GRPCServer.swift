@@ -63,6 +63,8 @@ public final class GRPCServer: Sendable {
         nghttp2_option_set_max_continuations(opt, configuration.limits.maxContinuations)
         nghttp2_option_set_max_outbound_ack(opt, 1000)
         nghttp2_option_set_max_settings(opt, 32)
+        // No priority tree of closed streams: memory per idle connection.
+        nghttp2_option_set_no_closed_streams(opt, 1)
         nghttp2Options = opt!
     }
 
@@ -145,6 +147,7 @@ public final class GRPCServer: Sendable {
         guard case .tls(let c) = configuration.security else { return }
         let fresh = try TLSContext(configuration: c, server: true)
         tls.withLock { $0 = fresh }
+        _ = CSriovShims_malloc_trim(0)
         logger.info("reloaded TLS certificate, key and CA", metadata: ["tls.cert": "\(c.certificatePath ?? "")"])
     }
 
