@@ -26,6 +26,9 @@ final class ClientCall: @unchecked Sendable {
     var metadata = Metadata()
     var initialMetadata = Metadata()
     var completed = false
+    /// The server never saw the call (connection unusable, REFUSED_STREAM):
+    /// safe to retry transparently.
+    var notSent = false
     var deadlineTimer: UInt64?
 
     init(connection: ClientConnection, inbound: MessageQueue, gate: OutboundGate, maxMessageSize: Int) {

@@ -1,6 +1,7 @@
 import CNGHTTP2
 import CSriovShims
 import Glibc
+import Synchronization
 
 /// A client HTTP/2 connection: one nghttp2 client session, the calls on it.
 final class ClientConnection: HTTP2Connection, @unchecked Sendable {
@@ -11,6 +12,8 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
     var onClosed: ((ClientConnection) -> Void)?
     var ready = false
     var goAwayReceived = false
+    /// Whether new calls may use this connection, readable from any thread.
+    let usableFlag = Atomic<Bool>(false)
     let authority: String
     let scheme: String
     let userAgent: String
@@ -36,12 +39,14 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
         nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, 16 << 20)
         ready = true
+        usableFlag.store(true, ordering: .releasing)
         let r = onReady
         onReady = nil
         r?(self, nil)
     }
 
     override func connectionClosed() {
+        usableFlag.store(false, ordering: .releasing)
         if let r = onReady {
             onReady = nil
             r(self, failure ?? "connection closed before it was ready")
@@ -62,6 +67,7 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
     /// Starts a call: HEADERS now, request bytes from the data provider.
     func start(_ call: ClientCall, path: String, metadata: Metadata, timeout: GRPCTimeout?) {
         guard usable, let session else {
+            call.notSent = true
             call.complete(RPCError(code: .unavailable, message: "connection to \(authority) is not usable\(failure.map { ": \($0)" } ?? "")"))
             return
         }
@@ -183,7 +189,9 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         if !call.completed {
             let code: StatusCode
             switch errorCode {
-            case NGHTTP2_REFUSED_STREAM.rawValue: code = .unavailable
+            case NGHTTP2_REFUSED_STREAM.rawValue:
+                code = .unavailable
+                call.notSent = true
             case NGHTTP2_CANCEL.rawValue: code = .cancelled
             case NGHTTP2_ENHANCE_YOUR_CALM.rawValue: code = .resourceExhausted
             case NGHTTP2_NO_ERROR.rawValue: code = .internal
@@ -195,6 +203,7 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
 
     fileprivate func goAway(errorCode: UInt32, debug: String) {
         goAwayReceived = true
+        usableFlag.store(false, ordering: .releasing)
         if !debug.isEmpty || errorCode != 0 {
             failure = "GOAWAY \(errorCode)\(debug.isEmpty ? "" : " \(debug)")"
         }

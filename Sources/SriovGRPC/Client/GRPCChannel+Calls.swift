@@ -49,11 +49,19 @@ extension GRPCChannel {
 
     /// Unary over serialized messages.
     public func unaryRaw(path: String, _ request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> [UInt8] {
-        let call = try await open(path: path, metadata: metadata, timeout: timeout, initial: request, halfClose: true)
-        return try await withTaskCancellationHandler {
-            try await Self.single(call)
-        } onCancel: {
-            call.cancel()
+        var attempt = 0
+        while true {
+            let call = try await open(path: path, metadata: metadata, timeout: timeout, initial: request, halfClose: true)
+            do {
+                return try await withTaskCancellationHandler {
+                    try await Self.single(call)
+                } onCancel: {
+                    call.cancel()
+                }
+            } catch let e as RPCError where e.code == .unavailable && attempt == 0 && call.wasNotSent {
+                // gRPC's transparent retry: the server never saw the call.
+                attempt += 1
+            }
         }
     }
 

@@ -65,7 +65,8 @@ public final class GRPCChannel: Sendable {
         return try await withCheckedThrowingContinuation { (c: CheckedContinuation<ClientConnection, any Error>) in
             let step: Step = state.withLock { s in
                 switch s.connection {
-                case .ready(let conn): return .use(conn)
+                case .ready(let conn) where conn.usableFlag.load(ordering: .acquiring):
+                    return .use(conn)
                 case .connecting(var waiters):
                     waiters.append(c)
                     s.connection = .connecting(waiters)
@@ -74,6 +75,10 @@ public final class GRPCChannel: Sendable {
                     return .fail(RPCError(code: .unavailable, message: "\(reason) (next attempt in \(until - ContinuousClock.now))"))
                 case .closed:
                     return .fail(RPCError(code: .unavailable, message: "the channel was closed"))
+                case .ready:
+                    // The connection went away under us: open a new one.
+                    s.connection = .connecting([c])
+                    return .connect
                 default:
                     s.connection = .connecting([c])
                     return .connect
@@ -94,8 +99,9 @@ public final class GRPCChannel: Sendable {
         loop.execute { [self] in
             do {
                 let conn = try openSocket()
-                conn.onReady = { [self] conn, error in connectFinished(conn, error) }
-                conn.onClosed = { [self] conn in connectionClosed(conn) }
+                // Weak: the channel owns the connection, not the other way.
+                conn.onReady = { [weak self] conn, error in self?.connectFinished(conn, error) }
+                conn.onClosed = { [weak self] conn in self?.connectionClosed(conn) }
                 conn.activate()
                 loop.schedule(after: nanos(timeout)) { [weak conn] in
                     if let conn, !conn.ready { conn.fail("connect timeout after \(timeout)") }
@@ -199,8 +205,12 @@ public final class GRPCChannel: Sendable {
         let gate = OutboundGate(highWater: configuration.outboundHighWater)
         let call = ClientCall(connection: conn, inbound: inbound, gate: gate, maxMessageSize: configuration.maxReceiveMessageSize)
         let handle = RawClientCall(call: call, loop: conn.loop)
+        // Weak: the queue belongs to the call; a strong capture would be a cycle.
+        let weakCall = WeakReference(call)
         inbound.setOnDrained { [loop = conn.loop] in
-            loop.execute { conn.releaseCredit(call.id) }
+            loop.execute {
+                if let call = weakCall.object { call.connection.releaseCredit(call.id) }
+            }
         }
         let framed = initial.map(MessageFramer.frame)
         let t = timeout.map { GRPCTimeout($0) }
@@ -260,10 +270,23 @@ public struct RawClientCall: Sendable {
         }
     }
 
+    /// Whether the call failed before the server saw it. Read only after
+    /// `receive()` threw (the queue's lock orders it after the loop's write).
+    var wasNotSent: Bool { call.notSent }
+
     /// Cancels the call (RST_STREAM CANCEL).
     public func cancel() {
         loop.execute { [call] in
             call.connection.cancel(call, error: RPCError(code: .cancelled, message: "the call was cancelled by the caller"))
         }
     }
+}
+
+/// A weak reference that can cross threads.
+///
+/// `@unchecked Sendable`: weak loads and stores are atomic in Swift; the
+/// object is used only on its loop thread.
+final class WeakReference<T: AnyObject>: @unchecked Sendable {
+    weak var object: T?
+    init(_ object: T) { self.object = object }
 }
