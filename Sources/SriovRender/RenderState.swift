@@ -14,6 +14,12 @@ import SriovProto
 /// output, so the state memoizes outputs by that *shape* (inventory interned
 /// to a number, policies identified by a number that changes with every
 /// version). A homogeneous fleet is rendered once per distinct shape.
+///
+/// Nodes whose hardware differs still share what depends on their policies
+/// alone: each policy version is compiled once (``CompiledPolicy``), and each
+/// distinct list of selected policies becomes one ``PolicySet`` holding the
+/// device-plugin config and the policy-only conflicts, so a node of its own
+/// shape costs only the work its PFs bring.
 public struct RenderState: Sendable {
     /// Settings.
     public let options: RenderOptions
