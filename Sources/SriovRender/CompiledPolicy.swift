@@ -163,10 +163,13 @@ final class CompiledPolicy: Sendable {
     /// differs and whose range does not overlap; numVfs and mtu the max of old
     /// and new when the priorities are equal or an old group was kept, every
     /// other field the policy's.
-    /// `ranges` holds the parsed range of each of the entry's groups and is
-    /// kept in step with them.
+    ///
+    /// While a spec is built, each entry's groups are kept **last first** (the
+    /// new group is appended rather than inserted at the front; the builder
+    /// reverses them at the end), and `ranges` holds the parsed range of each
+    /// group in the same order.
     func merge(
-        into interface: inout SriovV1.Interface, ranges: inout [(Int, Int)?], pf: RenderPF,
+        intoReversed interface: inout SriovV1.Interface, ranges: inout [(Int, Int)?], pf: RenderPF,
         group: GroupWithRange, equalPriority: Bool
     ) {
         let (oldMtu, oldNumVfs) = (interface.mtu, interface.numVfs)
@@ -183,8 +186,8 @@ final class CompiledPolicy: Sendable {
         }
         interface.vfGroups.removeLast(interface.vfGroups.count - kept)
         ranges.removeLast(ranges.count - kept)
-        interface.vfGroups.insert(group.group, at: 0)
-        ranges.insert(group.range, at: 0)
+        interface.vfGroups.append(group.group)
+        ranges.append(group.range)
         interface.pciAddress = pf.pciAddress
         interface.name = pf.name
         interface.linkType = interfaceTemplate.linkType

@@ -126,7 +126,8 @@ final class PolicySet: Sendable {
     ) -> SriovV1.SriovNetworkNodeStateSpec {
         let pfCount = pfs.count
         var interfaces: [SriovV1.Interface] = []
-        // The parsed vfRange of every group of every entry, in step with them.
+        // The parsed vfRange of every group of every entry, in step with them;
+        // both last first until the end (``CompiledPolicy/merge(intoReversed:ranges:pf:group:equalPriority:)``).
         var ranges: [[(Int, Int)?]] = []
         var previousPriority: Int32 = 100
         for (i, policy) in policies.enumerated() {
@@ -145,7 +146,7 @@ final class PolicySet: Sendable {
                 }
                 if let index = interfaces.firstIndex(where: { $0.pciAddress == pf.pciAddress }) {
                     policy.merge(
-                        into: &interfaces[index], ranges: &ranges[index], pf: pf, group: group,
+                        intoReversed: &interfaces[index], ranges: &ranges[index], pf: pf, group: group,
                         equalPriority: equalPriority)
                 } else {
                     interfaces.append(policy.newInterface(for: pf, group: group))
@@ -153,6 +154,7 @@ final class PolicySet: Sendable {
                 }
             }
         }
+        for i in interfaces.indices where interfaces[i].vfGroups.count > 1 { interfaces[i].vfGroups.reverse() }
         var spec = SriovV1.SriovNetworkNodeStateSpec()
         spec.interfaces = interfaces
         return spec

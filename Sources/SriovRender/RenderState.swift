@@ -48,7 +48,7 @@ public struct RenderState: Sendable {
     /// pairs, so that matching a node looks each label key up once.
     private var distinctSelectors: [[(key: Int, value: String)]] = []
     private var selectorKeys: [String] = []
-    private var inventoryIDs: [[RenderPF]: UInt32] = [:]
+    private var inventoryIDs: [InventoryKey: UInt32] = [:]
     private var inventoryKeys: [UInt32: [RenderPF]] = [:]
     private var inventoryRefs: [UInt32: Int] = [:]
     private var nodeInventory: [String: UInt32] = [:]
@@ -63,6 +63,21 @@ public struct RenderState: Sendable {
     private var policySets: [[UInt32]: PolicySet] = [:]
     /// Node names by label key and value, to find the nodes a policy selects.
     private var labelIndex: [String: [String: Set<String>]] = [:]
+
+    /// A node's render-relevant PFs with their hash computed once: a lookup
+    /// and an insert would otherwise hash every field of every PF twice.
+    private struct InventoryKey: Hashable {
+        let pfs: [RenderPF]
+        let hash: Int
+
+        init(_ pfs: [RenderPF]) {
+            self.pfs = pfs
+            hash = pfs.hashValue
+        }
+
+        static func == (a: Self, b: Self) -> Bool { a.hash == b.hash && a.pfs == b.pfs }
+        func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    }
 
     private struct Shape: Hashable {
         var policies: [UInt32]
@@ -175,7 +190,7 @@ public struct RenderState: Sendable {
         }
         if let previous, previous.interfaces == node.interfaces, nodeInventory[node.name] != nil { return }
         releaseInventory(of: node.name)
-        let key = Self.renderRelevant(node.interfaces)
+        let key = InventoryKey(Self.renderRelevant(node.interfaces))
         let id: UInt32
         if let existing = inventoryIDs[key] {
             id = existing
@@ -183,7 +198,7 @@ public struct RenderState: Sendable {
             id = nextInventory
             nextInventory += 1
             inventoryIDs[key] = id
-            inventoryKeys[id] = key
+            inventoryKeys[id] = key.pfs
         }
         inventoryRefs[id, default: 0] += 1
         nodeInventory[node.name] = id
@@ -229,7 +244,7 @@ public struct RenderState: Sendable {
             return
         }
         inventoryRefs[id] = nil
-        if let key = inventoryKeys.removeValue(forKey: id) { inventoryIDs[key] = nil }
+        if let pfs = inventoryKeys.removeValue(forKey: id) { inventoryIDs[InventoryKey(pfs)] = nil }
         shapeCache = shapeCache.filter { $0.key.inventory != id }
     }
 
