@@ -33,7 +33,8 @@ final class CompiledPolicy: Sendable {
     let vendor: String
     let deviceID: String
     let rootDevices: [String]
-    /// `rootDevices` as a set, for long lists.
+    /// `rootDevices` as a set when the list is long (past 8 entries a hash
+    /// lookup is cheaper than comparing each).
     private let rootDeviceSet: Set<String>?
     let pfNames: [PFNamesEntry]
     /// The policy's netFilter, when set.
