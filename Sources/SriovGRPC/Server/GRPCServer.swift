@@ -21,6 +21,8 @@ public final class GRPCServer: Sendable {
     let logger: Logger
     /// Per-method counters and latencies.
     public let metrics: ServerMetrics
+    /// Live connection and stream objects (leak tests).
+    let live = LiveCounters()
     private let tls: Mutex<TLSContext?>
     private let state = Mutex(RunState())
     private let openConnections = Atomic<Int>(0)

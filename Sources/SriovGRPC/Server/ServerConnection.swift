@@ -18,7 +18,10 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         self.remoteAddress = remoteAddress
         self.peer = PeerIdentity(spiffeID: nil, address: remoteAddress, isSecure: tls != nil)
         try super.init(loop: loop, fd: fd, tls: tls, isServer: true)
+        server.live.connections.add(1, ordering: .relaxed)
     }
+
+    deinit { server.live.connections.subtract(1, ordering: .relaxed) }
 
     override func handshakeCompleted() {
         if let ssl {

@@ -48,7 +48,10 @@ final class ServerStream: @unchecked Sendable {
         self.id = id
         self.connection = connection
         self.deframer = MessageDeframer(maxMessageSize: maxMessageSize)
+        connection.server.live.streams.add(1, ordering: .relaxed)
     }
+
+    deinit { connection.server.live.streams.subtract(1, ordering: .relaxed) }
 
     var session: OpaquePointer { connection.session! }
 

@@ -2,6 +2,15 @@ import CNGHTTP2
 import COpenSSL
 import CSriovShims
 import Glibc
+import Synchronization
+
+/// Live-object counters of one server, for leak tests: both go back to zero
+/// once its connections and calls are gone (their deinit frees the SSL and
+/// nghttp2 objects).
+final class LiveCounters: Sendable {
+    let connections = Atomic<Int>(0)
+    let streams = Atomic<Int>(0)
+}
 
 /// The socket, TLS and nghttp2-session plumbing shared by server and client
 /// connections: handshake, reading into `nghttp2_session_mem_recv`, and
