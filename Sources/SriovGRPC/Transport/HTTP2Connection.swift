@@ -79,6 +79,9 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
 
     // MARK: - events
 
+    /// Application bytes arrived after the handshake.
+    var receivedData = false
+
     /// Client: a non-blocking connect is in progress.
     var connecting = false
 
@@ -162,8 +165,11 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
                 if n <= 0 {
                     let err = SSL_get_error(ssl, Int32(n))
                     if err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE { break }
-                    if err == SSL_ERROR_ZERO_RETURN { fail(nil); return }
-                    fail(err == SSL_ERROR_SYSCALL ? nil : "TLS read: \(TLSError.drain("read").reason)")
+                    if err == SSL_ERROR_SSL {
+                        fail("TLS read: \(TLSError.drain("read").reason)")
+                    } else {
+                        ioFailed()
+                    }
                     return
                 }
             } else {
@@ -176,6 +182,7 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
                 if n == 0 { fail(nil); return }
             }
             lastActivity = Monotonic.now()
+            receivedData = true
             guard let session else { return }
             let rv = nghttp2_session_mem_recv(session, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), n)
             if rv < 0 {
@@ -205,7 +212,7 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
             let done = pendingOut.withUnsafeBytes { raw in
                 writeAll(raw.baseAddress! + pendingOffset, raw.count - pendingOffset)
             }
-            if done < 0 { fail(nil); return }
+            if done < 0 { ioFailed(); return }
             pendingOffset += done
             if pendingOffset < pendingOut.count { setInterest(out: true); return }
             pendingOut = []
@@ -225,7 +232,7 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
             if n == 0 || gather.count >= 65_536 {
                 if gather.isEmpty { break }
                 let written = gather.withUnsafeBytes { writeAll($0.baseAddress!, $0.count) }
-                if written < 0 { fail(nil); return }
+                if written < 0 { ioFailed(); return }
                 if written < gather.count {
                     pendingOut = Array(gather[written...])
                     pendingOffset = 0
@@ -265,6 +272,17 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
             }
         }
         return done
+    }
+
+    /// The peer closed or reset the socket.
+    private func ioFailed() {
+        if !isServer && ssl != nil && !receivedData {
+            // TLS 1.3 clients finish the handshake before the server has
+            // checked their certificate; a refusal shows up as a close.
+            fail("TLS: the server closed the connection right after the handshake, before any HTTP/2 data (was the client certificate refused?)")
+        } else {
+            fail(nil)
+        }
     }
 
     /// Closes the connection now (on the loop thread).
