@@ -36,6 +36,37 @@ struct ControllerExecutableTests {
         #expect(p.terminationStatus == 0)
     }
 
+    @Test func sighupReloadsCertificatesAndKeepsServing() async throws {
+        let certs = try CertificateDirectory.shared()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = ["--listen", "127.0.0.1:0", "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"), "--tls-ca", certs.path("ca.crt")]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        let ready = readLine(from: err)
+        let match = try #require(ready.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/), "\(ready)")
+        let port = try #require(Int(match.1))
+        let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
+        let before = try GRPCChannel(configuration: ClientConfiguration(target: .host("127.0.0.1", port: port), security: .tls(tls)))
+        _ = try await before.unary(GrpcHealthV1.Health.check, GrpcHealthV1.HealthCheckRequest(), timeout: .seconds(5))
+        kill(p.processIdentifier, SIGHUP)
+        let reloaded = readLine(from: err)
+        #expect(reloaded.contains("reloaded TLS certificate, key and CA"), "\(reloaded)")
+        // The old connection and a new one both work.
+        _ = try await before.unary(GrpcHealthV1.Health.check, GrpcHealthV1.HealthCheckRequest(), timeout: .seconds(5))
+        let after = try GRPCChannel(configuration: ClientConfiguration(target: .host("127.0.0.1", port: port), security: .tls(tls)))
+        let r = try await after.unary(GrpcHealthV1.Health.check, GrpcHealthV1.HealthCheckRequest(), timeout: .seconds(5))
+        #expect(r.status == .serving)
+        before.close()
+        after.close()
+    }
+
     @Test func refusesToStartWithoutCertificatesUnlessInsecure() throws {
         let out = try ProcessRunner.run(Self.binary, ["--listen", "127.0.0.1:0"], timeout: .seconds(10))
         #expect(out.status != 0)
