@@ -32,7 +32,15 @@ struct GoldenVectorTests {
         try #require(RepoPaths.python, "no Python test peer: run scripts/ensure-deps.sh or set SRIOV_TEST_PYTHON")
     }
 
+    /// Python's vectors, generated once for all tests of the suite (each run
+    /// compiles the .proto files and builds every message).
+    static let generated: Result<[Vector], any Error> = Result { try runGenerate() }
+
     static func generate() throws -> [Vector] {
+        try generated.get()
+    }
+
+    private static func runGenerate() throws -> [Vector] {
         let dir = try RepoPaths.temporaryDirectory("golden")
         defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("python.json").path
