@@ -37,6 +37,9 @@ let package = Package(
         .systemLibrary(
             name: "CProtobufC", pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CSriovShims", dependencies: ["COpenSSL"]),
         .target(name: "CSriovProto", dependencies: ["CProtobufC"]),
 
@@ -60,7 +63,7 @@ let package = Package(
         .target(
             name: "SriovGRPC",
             dependencies: [
-                "CNGHTTP2", "COpenSSL", "CSriovShims", "SriovProto",
+                "CNGHTTP2", "COpenSSL", "CZlib", "CSriovShims", "SriovProto",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

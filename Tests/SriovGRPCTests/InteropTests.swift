@@ -1,5 +1,5 @@
 import Foundation
-import SriovGRPC
+@testable import SriovGRPC
 import SriovProto
 import Testing
 
@@ -8,39 +8,45 @@ import Testing
 struct InteropTests {
     let echo = EchoService()
 
-    @Test func grpcioClientCallsOurServerWithAllFourKindsOverMutualTLS() async throws {
+    /// Run twice: plain, and with every request gzip-compressed.
+    @Test(arguments: [false, true])
+    func grpcioClientCallsOurServerWithAllFourKindsOverMutualTLS(gzip: Bool) async throws {
         let health = HealthService()
         let h = try LoopbackHarness(routes: echo.routes + health.routes)
         let out = try ProcessRunner.run(ProcessRunner.python, [
             ProcessRunner.interopDirectory + "/grpc_client.py", "127.0.0.1:\(h.port)",
             h.certs.path("ca.crt"), h.certs.path("node-n1.crt"), h.certs.path("node-n1.key"),
-        ])
+        ] + (gzip ? ["gzip"] : []))
         await h.stop()
         let lines = out.stdout.split(separator: "\n").map(String.init)
         #expect(out.status == 0, "\(out.stdout)\n\(out.stderr)")
-        #expect(lines.filter { $0.hasPrefix("ok ") }.count == 9, "\(lines)")
+        #expect(lines.filter { $0.hasPrefix("ok ") }.count == 12, "\(lines)")
+        #expect(lines.last == "total 12", "\(lines)")
     }
 
-    @Test func ourClientCallsAGrpcioServerWithAllFourKinds() async throws {
+    /// Run twice: plain, and with gzip both ways (our requests, its responses).
+    @Test(arguments: [false, true])
+    func ourClientCallsAGrpcioServerWithAllFourKinds(gzip: Bool) async throws {
         let certs = try CertificateDirectory.shared()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ProcessRunner.python)
-        p.arguments = [ProcessRunner.interopDirectory + "/grpc_server.py", certs.path("ca.crt"), certs.path("controller.crt"), certs.path("controller.key")]
-        let stdin = Pipe(), stdout = Pipe()
-        p.standardInput = stdin
-        p.standardOutput = stdout
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        defer {
-            try? stdin.fileHandleForWriting.close()
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
-        }
-        let line = readLine(from: stdout)
-        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "PORT ", with: "")))
+        let peer = try PythonPeer("grpc_server.py", [certs.path("ca.crt"), certs.path("controller.crt"), certs.path("controller.key")] + (gzip ? ["gzip"] : []))
+        defer { peer.stop() }
         let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
-        let ch = try GRPCChannel(configuration: ClientConfiguration(target: .host("127.0.0.1", port: port), security: .tls(tls)))
+        var config = ClientConfiguration(target: .host("127.0.0.1", port: peer.port), security: .tls(tls))
+        if gzip { config.compression = .gzip() }
+        let ch = try GRPCChannel(configuration: config)
         defer { ch.close() }
+
+        let ua = try await ch.openCall(path: "/test.Echo/UserAgent", timeout: .seconds(10))
+        try await ua.send(Array(repeating: 7, count: 1000))
+        ua.closeSend()
+        let agent = String(decoding: try #require(try await ua.receive()), as: UTF8.self)
+        #expect(agent.hasPrefix("sriov-grpc/1.0"), "\(agent)")
+        // grpcio compresses its responses only when told to.
+        #expect(ua.call.responseEncoding == (gzip ? "gzip" : nil))
+        #expect(try await ua.receive() == nil)
+
+        let big = [UInt8](repeating: 0x41, count: 300_000)
+        #expect(try await ch.unaryRaw(path: "/test.Echo/Unary", big, timeout: .seconds(10)) == big)
 
         #expect(try await ch.unaryRaw(path: "/test.Echo/Unary", [1, 2, 3], timeout: .seconds(10)) == [1, 2, 3])
 

@@ -1,7 +1,9 @@
 """A grpcio client calling the test.Echo service of our server over mTLS.
 
-Usage: grpc_client.py HOST:PORT CA CERT KEY
-Prints one line per check, "ok NAME" or "FAIL NAME: why"; exits 1 on any failure.
+Usage: grpc_client.py HOST:PORT CA CERT KEY [gzip]
+With "gzip", every request is gzip-compressed (grpc-encoding: gzip).
+Prints one line per check, "ok NAME" or "FAIL NAME: why", then "total N";
+exits 1 on any failure.
 """
 import sys
 
@@ -14,7 +16,8 @@ creds = grpc.ssl_channel_credentials(
     private_key=open(key, "rb").read(),
     certificate_chain=open(cert, "rb").read(),
 )
-channel = grpc.secure_channel(target, creds)
+use_gzip = len(sys.argv) > 5 and sys.argv[5] == "gzip"
+channel = grpc.secure_channel(target, creds, compression=grpc.Compression.Gzip if use_gzip else None)
 failures = 0
 
 
@@ -96,10 +99,33 @@ def unimplemented():
     raise AssertionError("no error")
 
 
+def user_agent():
+    r = channel.unary_unary("/test.Echo/UserAgent")(b"", timeout=10).decode()
+    expect(r.startswith("grpc-python/"), r)
+
+
+def large_message():
+    payload = b"sriov " * 40000
+    r = channel.unary_unary("/test.Echo/Unary")(payload, timeout=10)
+    expect(r == payload, len(r))
+
+
+def unsupported_encoding():
+    try:
+        channel.unary_unary("/test.Echo/Unary")(b"x" * 100, compression=grpc.Compression.Deflate, timeout=10)
+    except grpc.RpcError as e:
+        expect(e.code() == grpc.StatusCode.UNIMPLEMENTED, e.code())
+        expect("deflate" in e.details(), e.details())
+        return
+    raise AssertionError("no error")
+
+
 for name, fn in [
     ("unary", unary), ("server_streaming", server_streaming), ("client_streaming", client_streaming),
     ("bidi", bidi), ("error_status", error_status), ("deadline", deadline),
     ("identity_and_metadata", identity_and_metadata), ("health", health), ("unimplemented", unimplemented),
+    ("user_agent", user_agent), ("large_message", large_message), ("unsupported_encoding", unsupported_encoding),
 ]:
     check(name, fn)
+print("total", 12, flush=True)
 sys.exit(1 if failures else 0)

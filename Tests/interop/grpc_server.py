@@ -1,6 +1,7 @@
 """A grpcio server with mTLS offering test.Echo over raw bytes, for our client.
 
-Usage: grpc_server.py CA CERT KEY
+Usage: grpc_server.py CA CERT KEY [gzip]
+With "gzip", responses are gzip-compressed.
 Prints "PORT <n>" once listening on 127.0.0.1; serves until stdin closes.
 """
 import sys
@@ -37,14 +38,20 @@ def fail(request, context):
                   md.get("x-message", "failed"))
 
 
+def user_agent(request, context):
+    return dict(context.invocation_metadata()).get("user-agent", "").encode()
+
+
 handler = grpc.method_handlers_generic_handler("test.Echo", {
+    "UserAgent": grpc.unary_unary_rpc_method_handler(user_agent),
     "Unary": grpc.unary_unary_rpc_method_handler(unary),
     "ServerStream": grpc.unary_stream_rpc_method_handler(server_stream),
     "ClientStream": grpc.stream_unary_rpc_method_handler(client_stream),
     "Bidi": grpc.stream_stream_rpc_method_handler(bidi),
     "Fail": grpc.unary_unary_rpc_method_handler(fail),
 })
-server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+use_gzip = len(sys.argv) > 4 and sys.argv[4] == "gzip"
+server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), compression=grpc.Compression.Gzip if use_gzip else None)
 server.add_generic_rpc_handlers((handler,))
 creds = grpc.ssl_server_credentials(
     [(open(key, "rb").read(), open(cert, "rb").read())],

@@ -22,6 +22,7 @@ final class ClientCall: @unchecked Sendable {
     var contentType: String?
     var grpcStatus: String?
     var grpcMessage: String?
+    var responseEncoding: String?
     var headerBlocks = 0
     var metadata = Metadata()
     var initialMetadata = Metadata()

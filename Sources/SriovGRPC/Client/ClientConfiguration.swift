@@ -22,9 +22,34 @@ public struct ClientConfiguration: Sendable {
     /// is held back: 1 MiB.
     public var inboundHighWater = 1024 * 1024
     public var userAgent = "sriov-grpc/1.0"
+    /// Request compression: none by default; `.gzip()` sends
+    /// `grpc-encoding: gzip`. Responses in gzip are always accepted.
+    public var compression = MessageCompression.none
+    /// Keepalive PINGs; nil (the default, as in gRPC) sends none.
+    public var keepalive: ClientKeepalive?
 
     public init(target: BindTarget, security: Security) {
         self.target = target
         self.security = security
+    }
+}
+
+/// Client keepalive: a PING every `interval` while calls are open (or
+/// always, with `permitWithoutCalls`); the connection is closed when a PING
+/// is not acknowledged within `timeout`, failing its calls with UNAVAILABLE.
+///
+/// Servers refuse PINGs that come too often (gRPC servers by default allow
+/// one per 5 minutes without calls); a GOAWAY `too_many_pings` doubles the
+/// channel's interval, as gRPC clients do.
+public struct ClientKeepalive: Sendable, Hashable {
+    public var interval: Duration
+    /// How long to wait for the PING ACK: 20 s, gRPC's default.
+    public var timeout: Duration
+    public var permitWithoutCalls: Bool
+
+    public init(interval: Duration, timeout: Duration = .seconds(20), permitWithoutCalls: Bool = false) {
+        self.interval = interval
+        self.timeout = timeout
+        self.permitWithoutCalls = permitWithoutCalls
     }
 }

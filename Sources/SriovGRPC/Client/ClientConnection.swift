@@ -10,6 +10,12 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
     var onReady: ((ClientConnection, String?) -> Void)?
     /// Called once when the connection closes after being ready.
     var onClosed: ((ClientConnection) -> Void)?
+    /// Keepalive PINGs, if configured (set before `activate`).
+    var keepalive: ClientKeepalive?
+    /// Called when the server answers our PINGs with `too_many_pings`.
+    var onTooManyPings: (() -> Void)?
+    private var keepaliveTimer: UInt64?
+    private var pingAckTimer: UInt64?
     var ready = false
     var goAwayReceived = false
     /// Whether new calls may use this connection, readable from any thread.
@@ -18,12 +24,15 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
     let scheme: String
     let userAgent: String
     let maxReceiveMessageSize: Int
+    let compression: MessageCompression
 
-    init(loop: EventLoop, fd: Int32, tls: TLSContext?, authority: String, userAgent: String, maxReceiveMessageSize: Int) throws {
+    init(loop: EventLoop, fd: Int32, tls: TLSContext?, authority: String, userAgent: String, maxReceiveMessageSize: Int,
+         compression: MessageCompression) throws {
         self.authority = authority
         self.scheme = tls == nil ? "http" : "https"
         self.userAgent = userAgent
         self.maxReceiveMessageSize = maxReceiveMessageSize
+        self.compression = compression
         try super.init(loop: loop, fd: fd, tls: tls, isServer: false)
     }
 
@@ -40,6 +49,7 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, 16 << 20)
         ready = true
         usableFlag.store(true, ordering: .releasing)
+        scheduleKeepalive()
         let r = onReady
         onReady = nil
         r?(self, nil)
@@ -47,6 +57,10 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
 
     override func connectionClosed() {
         usableFlag.store(false, ordering: .releasing)
+        if let t = keepaliveTimer { loop.cancelTimer(t) }
+        if let t = pingAckTimer { loop.cancelTimer(t) }
+        keepaliveTimer = nil
+        pingAckTimer = nil
         if let r = onReady {
             onReady = nil
             r(self, failure ?? "connection closed before it was ready")
@@ -74,7 +88,9 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         var headers: [(String, String)] = [
             (":method", "POST"), (":scheme", scheme), (":path", path), (":authority", authority),
             ("content-type", "application/grpc"), ("te", "trailers"), ("user-agent", userAgent),
+            ("grpc-accept-encoding", CompressionAlgorithm.acceptHeaderValue),
         ]
+        if compression.algorithm != .identity { headers.append(("grpc-encoding", compression.algorithm.rawValue)) }
         if let timeout { headers.append(("grpc-timeout", timeout.headerValue)) }
         do {
             headers.append(contentsOf: try metadata.wireHeaders())
@@ -119,6 +135,37 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         scheduleFlush()
     }
 
+    // MARK: - keepalive
+
+    private func scheduleKeepalive() {
+        guard let k = keepalive else { return }
+        keepaliveTimer = loop.schedule(after: nanos(k.interval)) { [weak self] in self?.keepaliveTick() }
+    }
+
+    /// Sends a PING when calls are open (or always, if permitted) and no
+    /// PING is outstanding; the connection fails when its ACK is late.
+    private func keepaliveTick() {
+        keepaliveTimer = nil
+        guard state == .active, let k = keepalive, let session else { return }
+        if pingAckTimer == nil && (!calls.isEmpty || k.permitWithoutCalls) {
+            nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+            scheduleFlush()
+            pingAckTimer = loop.schedule(after: nanos(k.timeout)) { [weak self] in
+                guard let self else { return }
+                self.pingAckTimer = nil
+                self.fail("keepalive: the server did not acknowledge a PING within \(k.timeout)")
+            }
+        }
+        scheduleKeepalive()
+    }
+
+    fileprivate func pingAcknowledged() {
+        if let t = pingAckTimer {
+            loop.cancelTimer(t)
+            pingAckTimer = nil
+        }
+    }
+
     // MARK: - nghttp2 events
 
     fileprivate func header(_ id: Int32, _ name: String, _ value: String) {
@@ -128,6 +175,7 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         case "content-type": call.contentType = value
         case "grpc-status": call.grpcStatus = value
         case "grpc-message": call.grpcMessage = value
+        case "grpc-encoding": call.responseEncoding = value
         default:
             try? call.metadata.addWireHeader(name: name, value: value)
         }
@@ -144,6 +192,13 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
                     : (call.statusFromHeaders() ?? RPCError(code: .internal, message: "unexpected OK"))
                 cancel(call, error: e)
                 return
+            }
+            if let e = call.responseEncoding {
+                guard let a = CompressionAlgorithm(headerValue: e) else {
+                    cancel(call, error: RPCError(code: .internal, message: "the server sent messages in grpc-encoding \"\(e)\", which this client does not support"))
+                    return
+                }
+                call.deframer.encoding = a
             }
             call.initialMetadata = call.metadata
             call.metadata = Metadata()
@@ -207,6 +262,13 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         if !debug.isEmpty || errorCode != 0 {
             failure = "GOAWAY \(errorCode)\(debug.isEmpty ? "" : " \(debug)")"
         }
+        if errorCode == NGHTTP2_ENHANCE_YOUR_CALM.rawValue && debug == "too_many_pings" {
+            // No more PINGs on this connection; the next one uses twice the interval.
+            keepalive = nil
+            if let t = keepaliveTimer { loop.cancelTimer(t) }
+            keepaliveTimer = nil
+            onTooManyPings?()
+        }
         let c = onClosed
         onClosed = nil
         c?(self)
@@ -245,6 +307,8 @@ nonisolated(unsafe) let clientCallbacks: OpaquePointer = {
             c.headersComplete(frame.pointee.hd.stream_id, endStream: endStream)
         case NGHTTP2_DATA.rawValue:
             if endStream { c.headersComplete(frame.pointee.hd.stream_id, endStream: true) }
+        case NGHTTP2_PING.rawValue:
+            if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 { c.pingAcknowledged() }
         case NGHTTP2_GOAWAY.rawValue:
             let g = frame.pointee.goaway
             let debug = g.opaque_data.map { String(decoding: UnsafeBufferPointer(start: $0, count: g.opaque_data_len), as: UTF8.self) } ?? ""

@@ -40,18 +40,23 @@ extension GRPCChannel {
     ///
     /// - Throws: ``RPCError`` with the server's status, UNAVAILABLE when no
     ///   connection can be made, DEADLINE_EXCEEDED after `timeout`.
+    ///
+    /// `timeout` covers the whole call, including waiting for a connection.
+    /// With `waitForReady`, a call made while the channel backs off after a
+    /// failed connection waits for the next attempt instead of failing fast
+    /// (gRPC's wait-for-ready); the same holds for every call kind below.
     public func unary<I, O>(
-        _ method: MethodDescriptor<I, O>, _ request: I, metadata: Metadata = Metadata(), timeout: Duration? = nil
+        _ method: MethodDescriptor<I, O>, _ request: I, metadata: Metadata = Metadata(), timeout: Duration? = nil, waitForReady: Bool = false
     ) async throws -> O {
-        let bytes = try await unaryRaw(path: method.path, request.serializedBytes(), metadata: metadata, timeout: timeout)
+        let bytes = try await unaryRaw(path: method.path, request.serializedBytes(), metadata: metadata, timeout: timeout, waitForReady: waitForReady)
         return try decodeResponse(O.self, bytes)
     }
 
     /// Unary over serialized messages.
-    public func unaryRaw(path: String, _ request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> [UInt8] {
+    public func unaryRaw(path: String, _ request: [UInt8], metadata: Metadata = Metadata(), timeout: Duration? = nil, waitForReady: Bool = false) async throws -> [UInt8] {
         var attempt = 0
         while true {
-            let call = try await open(path: path, metadata: metadata, timeout: timeout, initial: request, halfClose: true)
+            let call = try await open(path: path, metadata: metadata, timeout: timeout, waitForReady: waitForReady, initial: request, halfClose: true)
             do {
                 return try await withTaskCancellationHandler {
                     try await Self.single(call)
@@ -79,10 +84,10 @@ extension GRPCChannel {
     /// Sends one request; `body` reads the responses. Leaving `body` early
     /// cancels the call.
     public func serverStreaming<I, O, R: Sendable>(
-        _ method: MethodDescriptor<I, O>, _ request: I, metadata: Metadata = Metadata(), timeout: Duration? = nil,
+        _ method: MethodDescriptor<I, O>, _ request: I, metadata: Metadata = Metadata(), timeout: Duration? = nil, waitForReady: Bool = false,
         _ body: (ResponseStream<O>) async throws -> R
     ) async throws -> R {
-        let call = try await open(path: method.path, metadata: metadata, timeout: timeout, initial: request.serializedBytes(), halfClose: true)
+        let call = try await open(path: method.path, metadata: metadata, timeout: timeout, waitForReady: waitForReady, initial: request.serializedBytes(), halfClose: true)
         return try await withTaskCancellationHandler {
             defer { call.cancel() }
             return try await body(ResponseStream(call: call))
@@ -93,10 +98,10 @@ extension GRPCChannel {
 
     /// `body` writes the requests; returns the one response.
     public func clientStreaming<I, O>(
-        _ method: MethodDescriptor<I, O>, metadata: Metadata = Metadata(), timeout: Duration? = nil,
+        _ method: MethodDescriptor<I, O>, metadata: Metadata = Metadata(), timeout: Duration? = nil, waitForReady: Bool = false,
         _ body: (RequestWriter<I>) async throws -> Void
     ) async throws -> O {
-        let call = try await open(path: method.path, metadata: metadata, timeout: timeout, initial: nil, halfClose: false)
+        let call = try await open(path: method.path, metadata: metadata, timeout: timeout, waitForReady: waitForReady, initial: nil, halfClose: false)
         return try await withTaskCancellationHandler {
             do {
                 try await body(RequestWriter(call: call))
@@ -115,10 +120,10 @@ extension GRPCChannel {
     /// `body` writes requests and reads responses concurrently as it likes;
     /// the request stream ends when `body` calls `finish()` or returns.
     public func bidirectionalStreaming<I, O, R: Sendable>(
-        _ method: MethodDescriptor<I, O>, metadata: Metadata = Metadata(), timeout: Duration? = nil,
+        _ method: MethodDescriptor<I, O>, metadata: Metadata = Metadata(), timeout: Duration? = nil, waitForReady: Bool = false,
         _ body: (RequestWriter<I>, ResponseStream<O>) async throws -> R
     ) async throws -> R {
-        let call = try await open(path: method.path, metadata: metadata, timeout: timeout, initial: nil, halfClose: false)
+        let call = try await open(path: method.path, metadata: metadata, timeout: timeout, waitForReady: waitForReady, initial: nil, halfClose: false)
         return try await withTaskCancellationHandler {
             defer { call.cancel() }
             let r = try await body(RequestWriter(call: call), ResponseStream(call: call))
@@ -131,7 +136,7 @@ extension GRPCChannel {
 
     /// Opens a raw call of any kind: the caller sends, half-closes and
     /// receives (for generic clients and tests).
-    public func openCall(path: String, metadata: Metadata = Metadata(), timeout: Duration? = nil) async throws -> RawClientCall {
-        try await open(path: path, metadata: metadata, timeout: timeout, initial: nil, halfClose: false)
+    public func openCall(path: String, metadata: Metadata = Metadata(), timeout: Duration? = nil, waitForReady: Bool = false) async throws -> RawClientCall {
+        try await open(path: path, metadata: metadata, timeout: timeout, waitForReady: waitForReady, initial: nil, halfClose: false)
     }
 }

@@ -6,24 +6,43 @@ import Synchronization
 
 /// A client channel: one HTTP/2 connection to one server, opened on first
 /// use and reopened after it closes, with gRPC's connection backoff between
-/// failed attempts (calls fail fast with UNAVAILABLE while backing off).
+/// failed attempts.
+///
+/// While the channel backs off after a failed attempt, calls fail fast with
+/// UNAVAILABLE, except wait-for-ready calls: they wait (up to their
+/// deadline) while the channel keeps trying to connect in the background.
 public final class GRPCChannel: Sendable {
     public let configuration: ClientConfiguration
     private let loop: EventLoop
     private let tls: TLSContext?
     private let state = Mutex(ChannelState())
 
+    /// gRPC's connectivity states of a channel.
+    public enum Connectivity: Sendable, Hashable {
+        case idle, connecting, ready, transientFailure, shutdown
+    }
+
     private enum Connection {
         case idle
-        case connecting([CheckedContinuation<ClientConnection, any Error>])
+        case connecting
         case ready(ClientConnection)
         case backingOff(until: ContinuousClock.Instant, reason: String)
         case closed
     }
 
+    private struct Waiter {
+        let continuation: CheckedContinuation<ClientConnection, any Error>
+        let waitForReady: Bool
+    }
+
     private struct ChannelState {
         var connection: Connection = .idle
+        var waiters: [UInt64: Waiter] = [:]
+        var nextWaiter: UInt64 = 0
         var failures = 0
+        var reconnectScheduled = false
+        /// The keepalive interval, doubled after each `too_many_pings`.
+        var keepaliveInterval: Duration?
         var rng = SystemRandomNumberGenerator()
     }
 
@@ -34,6 +53,7 @@ public final class GRPCChannel: Sendable {
         case .insecurePlaintext: tls = nil
         }
         loop = ClientLoops.shared.next()
+        state.withLock { $0.keepaliveInterval = configuration.keepalive?.interval }
     }
 
     deinit {
@@ -43,58 +63,115 @@ public final class GRPCChannel: Sendable {
         }
     }
 
+    /// Where the channel stands now.
+    public var connectivity: Connectivity {
+        state.withLock { s in
+            switch s.connection {
+            case .idle: .idle
+            case .connecting: .connecting
+            case .ready(let c): c.usableFlag.load(ordering: .acquiring) ? .ready : .idle
+            case .backingOff: .transientFailure
+            case .closed: .shutdown
+            }
+        }
+    }
+
+    /// The keepalive interval in use (after any `too_many_pings` backoff).
+    public var keepaliveInterval: Duration? { state.withLock { $0.keepaliveInterval } }
+
     /// Closes the connection; later calls fail with UNAVAILABLE.
     public func close() {
-        let old = state.withLock { s -> Connection in
+        let (old, waiters) = state.withLock { s -> (Connection, [Waiter]) in
             let o = s.connection
             s.connection = .closed
-            return o
+            let w = Array(s.waiters.values)
+            s.waiters.removeAll()
+            return (o, w)
         }
-        switch old {
-        case .ready(let c): loop.execute { c.fail(nil) }
-        case .connecting(let waiters):
-            for w in waiters { w.resume(throwing: RPCError(code: .unavailable, message: "the channel was closed")) }
-        default: break
-        }
+        if case .ready(let c) = old { loop.execute { c.fail(nil) } }
+        for w in waiters { w.continuation.resume(throwing: RPCError(code: .unavailable, message: "the channel was closed")) }
     }
 
     // MARK: - connection management
 
-    func readyConnection() async throws -> ClientConnection {
-        enum Step { case use(ClientConnection), wait, connect, fail(RPCError) }
-        return try await withCheckedThrowingContinuation { (c: CheckedContinuation<ClientConnection, any Error>) in
-            let step: Step = state.withLock { s in
-                switch s.connection {
-                case .ready(let conn) where conn.usableFlag.load(ordering: .acquiring):
-                    return .use(conn)
-                case .connecting(var waiters):
-                    waiters.append(c)
-                    s.connection = .connecting(waiters)
-                    return .wait
-                case .backingOff(let until, let reason) where ContinuousClock.now < until:
-                    return .fail(RPCError(code: .unavailable, message: "\(reason) (next attempt in \(until - ContinuousClock.now))"))
-                case .closed:
-                    return .fail(RPCError(code: .unavailable, message: "the channel was closed"))
-                case .ready:
-                    // The connection went away under us: open a new one.
-                    s.connection = .connecting([c])
-                    return .connect
-                default:
-                    s.connection = .connecting([c])
-                    return .connect
+    /// A ready connection. Without `waitForReady`, fails fast with
+    /// UNAVAILABLE while the channel backs off after a failure; with it,
+    /// waits for the channel's next successful attempt. Either way waits at
+    /// most until `deadline` (DEADLINE_EXCEEDED) and ends with CANCELLED
+    /// when the task is cancelled.
+    func readyConnection(waitForReady: Bool, deadline: ContinuousClock.Instant?) async throws -> ClientConnection {
+        enum Step { case use(ClientConnection), wait, waitAndRetry(after: Duration), connect, fail(RPCError) }
+        let id = state.withLock { s in
+            s.nextWaiter += 1
+            return s.nextWaiter
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<ClientConnection, any Error>) in
+                let step: Step = state.withLock { s in
+                    switch s.connection {
+                    case .ready(let conn) where conn.usableFlag.load(ordering: .acquiring):
+                        return .use(conn)
+                    case .connecting:
+                        s.waiters[id] = Waiter(continuation: c, waitForReady: waitForReady)
+                        return .wait
+                    case .backingOff(let until, let reason) where ContinuousClock.now < until:
+                        guard waitForReady else {
+                            return .fail(RPCError(code: .unavailable, message: "\(reason) (next attempt in \(until - ContinuousClock.now))"))
+                        }
+                        s.waiters[id] = Waiter(continuation: c, waitForReady: true)
+                        // The channel tries again when the backoff ends.
+                        if s.reconnectScheduled { return .wait }
+                        s.reconnectScheduled = true
+                        return .waitAndRetry(after: until - ContinuousClock.now)
+                    case .closed:
+                        return .fail(RPCError(code: .unavailable, message: "the channel was closed"))
+                    case .idle, .ready, .backingOff:
+                        // Idle, gone under us, or done backing off: connect.
+                        s.connection = .connecting
+                        s.waiters[id] = Waiter(continuation: c, waitForReady: waitForReady)
+                        return .connect
+                    }
                 }
+                switch step {
+                case .use(let conn):
+                    c.resume(returning: conn)
+                    return
+                case .fail(let e):
+                    c.resume(throwing: e)
+                    return
+                case .connect:
+                    connect()
+                case .wait:
+                    break
+                case .waitAndRetry(let delay):
+                    let wait = nanos(max(delay, .zero))
+                    loop.execute { [weak self] in
+                        self?.loop.schedule(after: wait) { [weak self] in self?.backgroundReconnect() }
+                    }
+                }
+                if let deadline {
+                    let wait = nanos(max(deadline - ContinuousClock.now, .zero))
+                    let target = configuration.target.description
+                    loop.execute { [weak self] in
+                        self?.loop.schedule(after: wait) { [weak self] in
+                            self?.dropWaiter(id, RPCError(code: .deadlineExceeded, message: "the deadline expired while waiting for a connection to \(target)"))
+                        }
+                    }
+                }
+                if Task.isCancelled { dropWaiter(id, RPCError(code: .cancelled, message: "the call was cancelled by the caller")) }
             }
-            switch step {
-            case .use(let conn): c.resume(returning: conn)
-            case .wait: break
-            case .fail(let e): c.resume(throwing: e)
-            case .connect: connect()
-            }
+        } onCancel: {
+            dropWaiter(id, RPCError(code: .cancelled, message: "the call was cancelled by the caller"))
         }
     }
 
+    private func dropWaiter(_ id: UInt64, _ error: RPCError) {
+        let w = state.withLock { $0.waiters.removeValue(forKey: id) }
+        w?.continuation.resume(throwing: error)
+    }
+
     private func connect() {
-        let attempt = state.withLock { $0.failures }
+        let (attempt, keepaliveInterval) = state.withLock { ($0.failures, $0.keepaliveInterval) }
         let timeout = configuration.backoff.connectTimeout(attempt: attempt)
         loop.execute { [self] in
             do {
@@ -102,6 +179,11 @@ public final class GRPCChannel: Sendable {
                 // Weak: the channel owns the connection, not the other way.
                 conn.onReady = { [weak self] conn, error in self?.connectFinished(conn, error) }
                 conn.onClosed = { [weak self] conn in self?.connectionClosed(conn) }
+                if var k = configuration.keepalive, let keepaliveInterval {
+                    k.interval = keepaliveInterval
+                    conn.keepalive = k
+                    conn.onTooManyPings = { [weak self] in self?.slowDownKeepalive() }
+                }
                 conn.activate()
                 loop.schedule(after: nanos(timeout)) { [weak conn] in
                     if let conn, !conn.ready { conn.fail("connect timeout after \(timeout)") }
@@ -109,6 +191,12 @@ public final class GRPCChannel: Sendable {
             } catch {
                 connectFinished(nil, "\(error)")
             }
+        }
+    }
+
+    private func slowDownKeepalive() {
+        state.withLock { s in
+            if let i = s.keepaliveInterval { s.keepaliveInterval = i * 2 }
         }
     }
 
@@ -147,7 +235,7 @@ public final class GRPCChannel: Sendable {
         do {
             conn = try ClientConnection(
                 loop: loop, fd: fd, tls: tls, authority: authority, userAgent: configuration.userAgent,
-                maxReceiveMessageSize: configuration.maxReceiveMessageSize)
+                maxReceiveMessageSize: configuration.maxReceiveMessageSize, compression: configuration.compression)
         } catch {
             Glibc.close(fd)
             throw error
@@ -168,25 +256,52 @@ public final class GRPCChannel: Sendable {
     }
 
     private func connectFinished(_ conn: ClientConnection?, _ error: String?) {
-        let waiters: [CheckedContinuation<ClientConnection, any Error>] = state.withLock { s in
-            guard case .connecting(let w) = s.connection else { return [] }
+        var retryAfter: Duration?
+        let waiters: [Waiter] = state.withLock { s in
+            guard case .connecting = s.connection else { return [] }
             if let error {
                 s.failures += 1
                 let delay = configuration.backoff.delay(attempt: s.failures, using: &s.rng)
                 s.connection = .backingOff(until: ContinuousClock.now + delay, reason: "connecting to \(configuration.target) failed: \(error)")
+                // Fail-fast calls fail now; wait-for-ready calls stay for
+                // the next attempt, which starts by itself after the delay.
+                let failing = s.waiters.filter { !$0.value.waitForReady }
+                for id in failing.keys { s.waiters.removeValue(forKey: id) }
+                if !s.waiters.isEmpty && !s.reconnectScheduled {
+                    s.reconnectScheduled = true
+                    retryAfter = delay
+                }
+                return Array(failing.values)
             } else if let conn {
                 s.failures = 0
                 s.connection = .ready(conn)
+                let all = Array(s.waiters.values)
+                s.waiters.removeAll()
+                return all
             }
-            return w
+            return []
         }
         for w in waiters {
             if let error {
-                w.resume(throwing: RPCError(code: .unavailable, message: "connecting to \(configuration.target) failed: \(error)"))
+                w.continuation.resume(throwing: RPCError(code: .unavailable, message: "connecting to \(configuration.target) failed: \(error)"))
             } else if let conn {
-                w.resume(returning: conn)
+                w.continuation.resume(returning: conn)
             }
         }
+        if let retryAfter {
+            loop.schedule(after: nanos(retryAfter)) { [weak self] in self?.backgroundReconnect() }
+        }
+    }
+
+    /// The backoff delay passed with wait-for-ready calls waiting: try again.
+    private func backgroundReconnect() {
+        let go = state.withLock { s -> Bool in
+            s.reconnectScheduled = false
+            guard case .backingOff = s.connection, !s.waiters.isEmpty else { return false }
+            s.connection = .connecting
+            return true
+        }
+        if go { connect() }
     }
 
     private func connectionClosed(_ conn: ClientConnection) {
@@ -199,12 +314,22 @@ public final class GRPCChannel: Sendable {
 
     /// Opens a call. `initial` bytes (one serialized message) are sent with
     /// the headers; `halfClose` ends the request stream after them.
-    func open(path: String, metadata: Metadata, timeout: Duration?, initial: [UInt8]?, halfClose: Bool) async throws -> RawClientCall {
-        let conn = try await readyConnection()
+    func open(path: String, metadata: Metadata, timeout: Duration?, waitForReady: Bool, initial: [UInt8]?, halfClose: Bool) async throws -> RawClientCall {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        let conn = try await readyConnection(waitForReady: waitForReady, deadline: deadline)
+        // The time spent connecting counts against the deadline.
+        var remaining = timeout
+        if let deadline {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else {
+                throw RPCError(code: .deadlineExceeded, message: "the deadline of \(timeout!) expired before the call was sent")
+            }
+            remaining = left
+        }
         let inbound = MessageQueue(highWater: configuration.inboundHighWater) {}
         let gate = OutboundGate(highWater: configuration.outboundHighWater)
         let call = ClientCall(connection: conn, inbound: inbound, gate: gate, maxMessageSize: configuration.maxReceiveMessageSize)
-        let handle = RawClientCall(call: call, loop: conn.loop)
+        let handle = RawClientCall(call: call, loop: conn.loop, compression: configuration.compression)
         // Weak: the queue belongs to the call; a strong capture would be a cycle.
         let weakCall = WeakReference(call)
         inbound.setOnDrained { [loop = conn.loop] in
@@ -212,8 +337,8 @@ public final class GRPCChannel: Sendable {
                 if let call = weakCall.object { call.connection.releaseCredit(call.id) }
             }
         }
-        let framed = initial.map(MessageFramer.frame)
-        let t = timeout.map { GRPCTimeout($0) }
+        let framed = initial.map(configuration.compression.frame)
+        let t = remaining.map { GRPCTimeout($0) }
         conn.loop.execute {
             if let framed { call.enqueue(framed, end: halfClose) } else if halfClose { call.enqueue([], end: true) }
             conn.start(call, path: path, metadata: metadata, timeout: t)
@@ -246,10 +371,11 @@ final class ClientLoops: Sendable {
 public struct RawClientCall: Sendable {
     let call: ClientCall
     let loop: EventLoop
+    let compression: MessageCompression
 
     /// Sends one message (framed here); suspends while too much is queued.
     public func send(_ message: [UInt8]) async throws {
-        let framed = MessageFramer.frame(message)
+        let framed = compression.frame(message)
         try await call.gate.reserve(framed.count)
         loop.execute { [call] in call.enqueue(framed, end: false) }
     }

@@ -26,6 +26,11 @@ public final class GRPCServer: Sendable {
     private let tls: Mutex<TLSContext?>
     private let state = Mutex(RunState())
     private let openConnections = Atomic<Int>(0)
+    /// Response HEADERS (identity and gzip), built once.
+    let responseHeaders: [(String, String)]
+    let responseHeaderBlocks: (identity: StaticHeaderBlock, gzip: StaticHeaderBlock)
+    /// The `grpc-accept-encoding` this server sends.
+    let acceptEncoding: String
     /// nghttp2 options shared by every session (immutable after init).
     nonisolated(unsafe) let nghttp2Options: OpaquePointer
 
@@ -48,6 +53,9 @@ public final class GRPCServer: Sendable {
         self.metrics = metrics
         self.routes = table.mapValues { ($0, metrics.cells[$0.path]!) }
         self.logger = logger
+        acceptEncoding = configuration.compression.acceptGzip ? CompressionAlgorithm.acceptHeaderValue : "identity"
+        responseHeaders = [(":status", "200"), ("content-type", "application/grpc"), ("grpc-accept-encoding", acceptEncoding)]
+        responseHeaderBlocks = StaticHeaderBlock.responseBlocks(responseHeaders)
         switch configuration.security {
         case .tls(let c):
             tls = Mutex(try TLSContext(configuration: c, server: true))
@@ -188,6 +196,12 @@ public final class GRPCServer: Sendable {
     }
 
     func unknownMethod() {}
+
+    func keepaliveTimedOut(_ c: ServerConnection) {
+        metrics.keepaliveTimeouts.add(1, ordering: .relaxed)
+        logger.warning("closing a connection whose client stopped answering keepalive PINGs",
+                       metadata: ["peer": "\(c.peer)", "address": "\(c.remoteAddress)"])
+    }
 
     /// Graceful shutdown: stop accepting, GOAWAY every connection, let calls
     /// finish within `gracePeriod` (default from the limits), then cancel

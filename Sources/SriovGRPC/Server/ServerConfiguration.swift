@@ -28,6 +28,12 @@ public struct ServerConfiguration: Sendable {
         public var handshakeTimeout: Duration = .seconds(10)
         /// A connection without calls for this long gets a GOAWAY; nil = never.
         public var idleTimeout: Duration? = nil
+        /// The server PINGs a connection that has been silent this long:
+        /// 2 h, gRPC's default; nil sends no PINGs.
+        public var keepaliveInterval: Duration? = .seconds(7200)
+        /// A connection whose client does not acknowledge the PING within
+        /// this long is closed (its calls are cancelled): 20 s, gRPC's default.
+        public var keepaliveTimeout: Duration = .seconds(20)
         /// Client PINGs closer together than this count as strikes: 5 min,
         /// gRPC's default `min_ping_interval_without_data`.
         public var minPingInterval: Duration = .seconds(300)
@@ -51,18 +57,46 @@ public struct ServerConfiguration: Sendable {
         var minPingIntervalNanos: UInt64 { nanos(minPingInterval) }
     }
 
+    /// Message compression (gRPC's `grpc-encoding`).
+    public struct Compression: Sendable, Hashable {
+        /// When responses are gzip-compressed (only ever for a client that
+        /// lists gzip in `grpc-accept-encoding`).
+        public enum Responses: Sendable, Hashable {
+            /// Never.
+            case never
+            /// When the request was gzip-compressed (the default).
+            case mirrorRequest
+            /// Whenever the client accepts gzip.
+            case whenAccepted
+        }
+
+        /// Whether gzip requests are accepted; without it they end with
+        /// UNIMPLEMENTED and `grpc-accept-encoding: identity`.
+        public var acceptGzip = true
+        public var responses: Responses = .mirrorRequest
+        /// Response messages shorter than this go uncompressed: 0, every message.
+        public var minimumSize = 0
+
+        public init() {}
+
+        public static var defaults: Self { Self() }
+    }
+
     /// Where to listen.
     public var target: BindTarget
     public var security: Security
     /// Event-loop threads: default the number of cores.
     public var threads: Int
     public var limits: Limits
+    public var compression: Compression
 
-    public init(target: BindTarget, security: Security, threads: Int = System.coreCount, limits: Limits = .defaults) {
+    public init(target: BindTarget, security: Security, threads: Int = System.coreCount, limits: Limits = .defaults,
+                compression: Compression = .defaults) {
         self.target = target
         self.security = security
         self.threads = max(1, threads)
         self.limits = limits
+        self.compression = compression
     }
 }
 

@@ -11,6 +11,8 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     var peer: PeerIdentity
     private var pingStrikes = 0
     private var lastPingAt: UInt64 = 0
+    private var keepaliveTimer: UInt64?
+    private var pingAckTimer: UInt64?
     var draining = false
 
     init(server: GRPCServer, loop: EventLoop, fd: Int32, tls: TLSContext?, remoteAddress: String) throws {
@@ -45,9 +47,14 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         // Open the connection window wide: per-stream windows do the throttling.
         nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(limits.connectionWindowSize))
         if draining { goAway() }
+        if let interval = limits.keepaliveInterval { scheduleKeepalive(after: nanos(interval)) }
     }
 
     override func connectionClosed() {
+        if let t = keepaliveTimer { loop.cancelTimer(t) }
+        if let t = pingAckTimer { loop.cancelTimer(t) }
+        keepaliveTimer = nil
+        pingAckTimer = nil
         let all = streams
         streams.removeAll()
         for (_, s) in all { s.streamClosed(errorCode: NGHTTP2_CANCEL.rawValue) }
@@ -70,8 +77,9 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         scheduleFlush()
     }
 
-    /// Cancels every call and closes now (end of the grace period).
-    func forceClose() {
+    /// Cancels every call and closes now (end of the grace period, or a
+    /// dead peer).
+    func forceClose(reason: String? = nil) {
         if let session, state == .active {
             for (id, s) in streams where !s.done {
                 s.task?.cancel()
@@ -79,7 +87,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             }
             flushNow()
         }
-        fail(nil)
+        fail(reason)
     }
 
     /// Idle and handshake timeouts; called by the server's sweep.
@@ -89,6 +97,45 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             fail("TLS handshake did not finish within \(limits.handshakeTimeout)")
         } else if state == .active, streams.isEmpty, let idle = limits.idleTimeoutNanos, now &- lastActivity > idle {
             goAway()
+        }
+    }
+
+    // MARK: - keepalive
+
+    private func scheduleKeepalive(after delay: UInt64) {
+        keepaliveTimer = loop.schedule(after: delay) { [weak self] in self?.keepaliveTick() }
+    }
+
+    /// PINGs a connection silent for the keepalive interval; closes it when
+    /// the ACK does not come within the keepalive timeout.
+    private func keepaliveTick() {
+        keepaliveTimer = nil
+        let limits = server.configuration.limits
+        guard state == .active, let session, let interval = limits.keepaliveInterval.map(nanos) else { return }
+        let silent = Monotonic.now() &- lastActivity
+        if silent < interval {
+            scheduleKeepalive(after: interval - silent)
+            return
+        }
+        if pingAckTimer == nil {
+            nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+            server.metrics.keepalivePings.add(1, ordering: .relaxed)
+            scheduleFlush()
+            let timeout = limits.keepaliveTimeout
+            pingAckTimer = loop.schedule(after: nanos(timeout)) { [weak self] in
+                guard let self else { return }
+                self.pingAckTimer = nil
+                self.server.keepaliveTimedOut(self)
+                self.forceClose(reason: "keepalive: the client did not acknowledge a PING within \(timeout)")
+            }
+        }
+        scheduleKeepalive(after: interval)
+    }
+
+    fileprivate func pingAcknowledged() {
+        if let t = pingAckTimer {
+            loop.cancelTimer(t)
+            pingAckTimer = nil
         }
     }
 
@@ -122,7 +169,19 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             s.contentType = HeaderBytes.equal(value, HeaderBytes.applicationGRPC) ? "application/grpc" : String(decoding: value, as: UTF8.self)
             return 0
         }
-        if HeaderBytes.equal(name, HeaderBytes.te) || HeaderBytes.equal(name, HeaderBytes.userAgent) {
+        if HeaderBytes.equal(name, HeaderBytes.te) {
+            return 0
+        }
+        if HeaderBytes.equal(name, HeaderBytes.userAgent) {
+            s.userAgent = String(decoding: value, as: UTF8.self)
+            return 0
+        }
+        if HeaderBytes.equal(name, HeaderBytes.grpcEncoding) {
+            s.requestEncoding = String(decoding: value, as: UTF8.self)
+            return 0
+        }
+        if HeaderBytes.equal(name, HeaderBytes.grpcAcceptEncoding) {
+            s.acceptEncoding = String(decoding: value, as: UTF8.self)
             return 0
         }
         let n = String(decoding: name, as: UTF8.self)
@@ -164,6 +223,25 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             s.finish(RPCStatus(code: .unimplemented, message: "method \(s.path) is not implemented"))
             return
         }
+        let compression = server.configuration.compression
+        var requestAlgorithm = CompressionAlgorithm.identity
+        if let e = s.requestEncoding {
+            guard let a = CompressionAlgorithm(headerValue: e), a == .identity || compression.acceptGzip else {
+                // The trailers-only response carries grpc-accept-encoding.
+                s.finish(RPCStatus(code: .unimplemented, message: "grpc-encoding \"\(e)\" is not supported; this server accepts \(server.acceptEncoding)"))
+                return
+            }
+            requestAlgorithm = a
+        }
+        s.deframer.encoding = requestAlgorithm
+        if compression.acceptGzip, let accepted = s.acceptEncoding, CompressionAlgorithm.list(accepted, contains: .gzip) {
+            switch compression.responses {
+            case .never: break
+            case .mirrorRequest where requestAlgorithm == .gzip, .whenAccepted:
+                s.responseCompression = .gzip(minimumSize: compression.minimumSize)
+            case .mirrorRequest: break
+            }
+        }
         s.route = route
         s.metricsCell = cell
         cell.started()
@@ -179,7 +257,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
                 return
             }
         }
-        let context = ServerContext(path: s.path, peer: peer, metadata: s.metadata, deadline: deadline)
+        let context = ServerContext(path: s.path, peer: peer, metadata: s.metadata, deadline: deadline, userAgent: s.userAgent)
         s.context = context
         guard case .async(let handler) = route.handler else { return }
         let queue = MessageQueue(highWater: server.configuration.limits.initialWindowSize) { [loop, connection = self, id = s.id] in
@@ -189,8 +267,9 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         s.inbound = queue
         s.gate = gate
         let loop = self.loop
+        let responseCompression = s.responseCompression
         let writer = RawResponseWriter { [loop] bytes in
-            let framed = MessageFramer.frame(bytes)
+            let framed = responseCompression.frame(bytes)
             try await gate.reserve(framed.count)
             loop.execute { s.enqueue(framed) }
         }
@@ -200,7 +279,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             let final: [UInt8]?
             do {
                 let end = try await handler(requests, writer, context)
-                final = end.finalMessage.map(MessageFramer.frame)
+                final = end.finalMessage.map(responseCompression.frame)
                 status = RPCStatus(code: .ok, trailers: end.trailers)
             } catch {
                 final = nil
@@ -309,7 +388,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         }
         do {
             let response = try handler(request, context)
-            s.enqueue(MessageFramer.frame(response))
+            s.enqueue(s.responseCompression.frame(response))
             s.finish(.ok)
         } catch {
             s.finish(RPCStatus(error: error))
@@ -369,7 +448,7 @@ nonisolated(unsafe) let serverCallbacks: OpaquePointer = {
         case NGHTTP2_DATA.rawValue:
             if endStream, let s = c.streams[frame.pointee.hd.stream_id] { c.requestEnded(s) }
         case NGHTTP2_PING.rawValue:
-            if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 { c.ping() }
+            if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 { c.ping() } else { c.pingAcknowledged() }
         default: break
         }
         return 0

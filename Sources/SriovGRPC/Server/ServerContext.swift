@@ -9,12 +9,15 @@ public struct ServerContext: Sendable {
     public var metadata: Metadata
     /// When the caller gives up, if it set a timeout.
     public var deadline: ContinuousClock.Instant?
+    /// The caller's `user-agent` header, e.g. `grpc-python/1.66.1 ...`.
+    public var userAgent: String?
 
-    public init(path: String, peer: PeerIdentity, metadata: Metadata, deadline: ContinuousClock.Instant?) {
+    public init(path: String, peer: PeerIdentity, metadata: Metadata, deadline: ContinuousClock.Instant?, userAgent: String? = nil) {
         self.path = path
         self.peer = peer
         self.metadata = metadata
         self.deadline = deadline
+        self.userAgent = userAgent
     }
 }
 

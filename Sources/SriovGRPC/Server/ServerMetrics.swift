@@ -3,6 +3,12 @@ import Synchronization
 /// Per-method call counts by status code and latency histograms, for the
 /// controller to export.
 public final class ServerMetrics: Sendable {
+    /// Connections closed because the client did not acknowledge a
+    /// keepalive PING in time.
+    public let keepaliveTimeouts = Atomic<UInt64>(0)
+    /// Keepalive PINGs sent to silent connections.
+    public let keepalivePings = Atomic<UInt64>(0)
+
     /// Upper bounds of the latency buckets, in microseconds; a last bucket
     /// counts everything slower.
     public static let latencyBucketsMicros: [UInt64] = [

@@ -16,6 +16,9 @@ final class ServerStream: @unchecked Sendable {
     var path = ""
     var contentType = ""
     var timeout: String?
+    var userAgent: String?
+    var requestEncoding: String?
+    var acceptEncoding: String?
     var metadata = Metadata()
     var headerBytes = 0
     var headerError: String?
@@ -37,6 +40,8 @@ final class ServerStream: @unchecked Sendable {
     var outbound: [UInt8] = []
     var outboundOffset = 0
     var gate: OutboundGate?
+    /// How response messages are framed (gzip when negotiated).
+    var responseCompression = MessageCompression.none
     var headersSent = false
     var dataDeferred = false
     var pendingStatus: RPCStatus?
@@ -98,16 +103,17 @@ final class ServerStream: @unchecked Sendable {
         headersSent = true
         connection.resetPingStrikes()
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: serverDataRead)
-        let rv = nghttp2_submit_response(session, id, StaticHeaderBlock.response.nva, StaticHeaderBlock.response.count, &provider)
+        let blocks = connection.server.responseHeaderBlocks
+        let block = responseCompression.algorithm == .gzip ? blocks.gzip : blocks.identity
+        let rv = nghttp2_submit_response(session, id, block.nva, block.count, &provider)
         if rv != 0 { connection.resetStream(self, code: NGHTTP2_INTERNAL_ERROR.rawValue) }
     }
 
-    static let responseHeaders: [(String, String)] = [(":status", "200"), ("content-type", "application/grpc")]
 
     private func sendTrailersOnly(_ status: RPCStatus) {
         headersSent = true
         markDone(status)
-        var headers = ServerStream.responseHeaders
+        var headers = connection.server.responseHeaders
         headers.append(contentsOf: statusHeaders(status))
         let rv = HeaderBlock.with(headers) { nva, n in
             nghttp2_submit_response(session, id, nva, n, nil)
@@ -224,8 +230,9 @@ let serverDataRead: nghttp2_data_source_read_callback = { _, streamID, buf, leng
     return stream.read(into: buf, length: length, flags: flags)
 }
 
-/// Header blocks sent on every call, built once with static storage
-/// (nghttp2 is told not to copy them).
+/// Header blocks sent on every call, built once with storage that lives as
+/// long as the block (nghttp2 is told not to copy them; a server outlives
+/// its sessions).
 ///
 /// `@unchecked Sendable`: immutable after creation.
 final class StaticHeaderBlock: @unchecked Sendable {
@@ -247,7 +254,18 @@ final class StaticHeaderBlock: @unchecked Sendable {
         }
     }
 
-    static let response = StaticHeaderBlock([(":status", "200"), ("content-type", "application/grpc")])
+    deinit {
+        for i in 0..<count {
+            nva[i].name.deallocate()
+            nva[i].value.deallocate()
+        }
+        nva.deallocate()
+    }
+
+    /// The response HEADERS of one server: identity and gzip.
+    static func responseBlocks(_ headers: [(String, String)]) -> (identity: StaticHeaderBlock, gzip: StaticHeaderBlock) {
+        (StaticHeaderBlock(headers), StaticHeaderBlock(headers + [("grpc-encoding", "gzip")]))
+    }
     static let okTrailers = StaticHeaderBlock([("grpc-status", "0")])
 }
 
@@ -260,6 +278,8 @@ enum HeaderBytes {
     static let applicationGRPC = Array("application/grpc".utf8)
     static let te = Array("te".utf8)
     static let userAgent = Array("user-agent".utf8)
+    static let grpcEncoding = Array("grpc-encoding".utf8)
+    static let grpcAcceptEncoding = Array("grpc-accept-encoding".utf8)
 
     static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }

@@ -9,17 +9,23 @@ public struct MessageFramingError: Error, Sendable, Hashable, CustomStringConver
         case badFlag
         /// The stream ended inside a message.
         case truncated
+        /// The compressed message inflates past the receive limit.
+        case decompressedTooLarge
+        /// The compressed message could not be inflated.
+        case corruptCompressed
     }
 
     public var code: Code
     public var length: Int
     public var limit: Int
+    /// What zlib said, for `.corruptCompressed`.
+    public var detail: String = ""
 
     /// The status a receiver answers with.
     public var statusCode: StatusCode {
         switch code {
-        case .tooLarge: .resourceExhausted
-        case .compressedWithoutEncoding, .badFlag, .truncated: .internal
+        case .tooLarge, .decompressedTooLarge: .resourceExhausted
+        case .compressedWithoutEncoding, .badFlag, .truncated, .corruptCompressed: .internal
         }
     }
 
@@ -29,6 +35,8 @@ public struct MessageFramingError: Error, Sendable, Hashable, CustomStringConver
         case .compressedWithoutEncoding: "message has the compressed flag set but no grpc-encoding was negotiated"
         case .badFlag: "message prefix flag \(length) is not 0 (uncompressed) or 1 (compressed)"
         case .truncated: "stream ended inside a message: \(length) of the announced bytes missing"
+        case .decompressedTooLarge: "compressed message of \(length) bytes inflates past the receive limit of \(limit) bytes"
+        case .corruptCompressed: "compressed message of \(length) bytes could not be decompressed: \(detail)"
         }
     }
 }
@@ -44,10 +52,11 @@ public enum MessageFramer {
         return out
     }
 
-    /// Appends the prefixed payload to `buffer`.
-    public static func appendFrame(_ payload: some Collection<UInt8>, to buffer: inout [UInt8]) {
+    /// Appends the prefixed payload to `buffer`; `compressed` sets the flag
+    /// (the payload must then already be compressed).
+    public static func appendFrame(_ payload: some Collection<UInt8>, compressed: Bool = false, to buffer: inout [UInt8]) {
         let n = UInt32(truncatingIfNeeded: payload.count)
-        buffer.append(0)
+        buffer.append(compressed ? 1 : 0)
         buffer.append(UInt8(truncatingIfNeeded: n >> 24))
         buffer.append(UInt8(truncatingIfNeeded: n >> 16))
         buffer.append(UInt8(truncatingIfNeeded: n >> 8))
@@ -58,8 +67,11 @@ public enum MessageFramer {
 
 /// Reassembles length-prefixed messages from DATA chunks of any size.
 public struct MessageDeframer: Sendable {
-    /// The largest message accepted.
+    /// The largest message accepted, before and after decompression.
     public let maxMessageSize: Int
+    /// The stream's `grpc-encoding`: with `.identity` a compressed flag is
+    /// an error; with `.gzip` flagged messages are inflated.
+    public var encoding: CompressionAlgorithm = .identity
     private var buffer: [UInt8] = []
     private var readIndex = 0
 
@@ -93,10 +105,10 @@ public struct MessageDeframer: Sendable {
         let flag = buffer[readIndex]
         let length = Int(buffer[readIndex + 1]) << 24 | Int(buffer[readIndex + 2]) << 16
             | Int(buffer[readIndex + 3]) << 8 | Int(buffer[readIndex + 4])
-        if flag == 1 {
+        if flag == 1 && encoding == .identity {
             throw MessageFramingError(code: .compressedWithoutEncoding, length: length, limit: maxMessageSize)
         }
-        if flag != 0 {
+        if flag > 1 {
             throw MessageFramingError(code: .badFlag, length: Int(flag), limit: maxMessageSize)
         }
         if length > maxMessageSize {
@@ -104,7 +116,24 @@ public struct MessageDeframer: Sendable {
         }
         guard available >= 5 + length else { return nil }
         let start = readIndex + 5
-        let message = Array(buffer[start..<start + length])
+        let message: [UInt8]
+        if flag == 1 {
+            let inflated = buffer.withUnsafeBytes { raw in
+                Result { () throws(GzipError) in
+                    try Gzip.decompress(UnsafeRawBufferPointer(rebasing: raw[start..<start + length]), limit: maxMessageSize)
+                }
+            }
+            switch inflated {
+            case .success(let m):
+                message = m
+            case .failure(.tooLarge):
+                throw MessageFramingError(code: .decompressedTooLarge, length: length, limit: maxMessageSize)
+            case .failure(let e):
+                throw MessageFramingError(code: .corruptCompressed, length: length, limit: maxMessageSize, detail: e.description)
+            }
+        } else {
+            message = Array(buffer[start..<start + length])
+        }
         readIndex = start + length
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 65_536)

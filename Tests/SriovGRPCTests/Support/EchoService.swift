@@ -14,6 +14,7 @@ import Synchronization
 /// - `/test.Echo/Sleep`: waits until cancelled, counting cancellations.
 /// - `/test.Echo/Whoami`: answers the peer's SPIFFE ID and the request's
 ///   `x-` metadata, one `key=value` a line (binary values as byte lists).
+/// - `/test.Echo/UserAgent`: answers the caller's `user-agent`.
 /// - `/test.Echo/Size`: request = 4-byte big-endian size; answers that many bytes.
 final class EchoService: Sendable {
     let cancellations = Atomic<Int>(0)
@@ -67,6 +68,9 @@ final class EchoService: Sendable {
                     }
                 }
                 return RawCallEnd(finalMessage: Array(lines.joined(separator: "\n").utf8))
+            }),
+            ServerRoute(path: "/test.Echo/UserAgent", kind: .unary, handler: .async { _, _, context in
+                RawCallEnd(finalMessage: Array((context.userAgent ?? "").utf8))
             }),
             ServerRoute(path: "/test.Echo/Size", kind: .unary, handler: .async { requests, _, _ in
                 var it = requests.makeAsyncIterator()

@@ -15,7 +15,8 @@ final class LoopbackHarness: Sendable {
     /// Starts a server with `routes`. `security` defaults to mutual TLS
     /// with the generated controller certificate.
     init(routes: [ServerRoute], clientAuth: TLSConfiguration.ClientAuth = .required, plaintext: Bool = false,
-         limits: ServerConfiguration.Limits = .defaults, certs: CertificateDirectory? = nil) throws {
+         limits: ServerConfiguration.Limits = .defaults, compression: ServerConfiguration.Compression = .defaults,
+         certs: CertificateDirectory? = nil, port requestedPort: Int = 0) throws {
         let certs = try certs ?? CertificateDirectory.shared()
         self.certs = certs
         let security: ServerConfiguration.Security = plaintext ? .insecurePlaintext : .tls(TLSConfiguration(
@@ -24,7 +25,8 @@ final class LoopbackHarness: Sendable {
         let box = log
         let logger = Logger(label: "test-server") { _ in RecordingLogHandler(box: box) }
         server = try GRPCServer(
-            configuration: ServerConfiguration(target: .host("127.0.0.1", port: 0), security: security, threads: 2, limits: limits),
+            configuration: ServerConfiguration(target: .host("127.0.0.1", port: requestedPort), security: security, threads: 2, limits: limits,
+                                               compression: compression),
             routes: routes, logger: logger)
         port = try server.start()
     }
@@ -32,14 +34,18 @@ final class LoopbackHarness: Sendable {
     /// A channel presenting `identity` (a certificate base name such as
     /// `node-n1`), or none.
     func channel(identity: String? = "node-n1", host: String = "127.0.0.1", serverName: String? = nil, plaintext: Bool = false,
-                 trustRoots: String? = nil) throws -> GRPCChannel {
+                 trustRoots: String? = nil, port: Int? = nil, configure: (inout ClientConfiguration) -> Void = { _ in }) throws -> GRPCChannel {
+        var config: ClientConfiguration
         if plaintext {
-            return try GRPCChannel(configuration: ClientConfiguration(target: .host(host, port: port), security: .insecurePlaintext))
+            config = ClientConfiguration(target: .host(host, port: port ?? self.port), security: .insecurePlaintext)
+        } else {
+            let tls = TLSConfiguration(
+                certificatePath: identity.map { certs.path("\($0).crt") }, privateKeyPath: identity.map { certs.path("\($0).key") },
+                trustRootsPath: trustRoots ?? certs.path("ca.crt"))
+            config = ClientConfiguration(target: .host(host, port: port ?? self.port), security: .tls(tls, serverName: serverName))
         }
-        let tls = TLSConfiguration(
-            certificatePath: identity.map { certs.path("\($0).crt") }, privateKeyPath: identity.map { certs.path("\($0).key") },
-            trustRootsPath: trustRoots ?? certs.path("ca.crt"))
-        return try GRPCChannel(configuration: ClientConfiguration(target: .host(host, port: port), security: .tls(tls, serverName: serverName)))
+        configure(&config)
+        return try GRPCChannel(configuration: config)
     }
 
     func stop() async { await server.shutdown(gracePeriod: .seconds(2)) }

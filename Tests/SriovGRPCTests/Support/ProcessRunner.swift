@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SriovGRPC
 import Synchronization
 
 /// Runs helper processes of the tests (Python peers, grpcurl, our binaries).
@@ -87,4 +88,46 @@ func readLine(from pipe: Pipe, timeout: Duration = .seconds(20)) -> String {
         text.append(byte)
     }
     return String(decoding: text, as: UTF8.self)
+}
+
+/// A Python peer from `Tests/interop` that prints `PORT <n>` once listening
+/// and runs until its stdin closes. Stopped by its PID only.
+final class PythonPeer: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    private let stdin = Pipe()
+    private var stopped = false
+
+    init(_ script: String, _ arguments: [String] = []) throws {
+        let stdout = Pipe()
+        process.executableURL = URL(fileURLWithPath: ProcessRunner.python)
+        process.arguments = [ProcessRunner.interopDirectory + "/" + script] + arguments
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let line = readLine(from: stdout).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard line.hasPrefix("PORT "), let port = Int(line.dropFirst(5)) else {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw RPCError(code: .internal, message: "\(script) did not report its port (got \"\(line)\")")
+        }
+        self.port = port
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// Freezes the peer (SIGSTOP): its sockets stay open but go silent.
+    func freeze() { kill(pid, SIGSTOP) }
+
+    func stop() {
+        guard !stopped else { return }
+        stopped = true
+        try? stdin.fileHandleForWriting.close()
+        kill(pid, SIGCONT)
+        kill(pid, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    deinit { stop() }
 }

@@ -1,0 +1,179 @@
+import Foundation
+import Glibc
+@testable import SriovGRPC
+import Testing
+
+/// The channel's connection management: backoff, wait-for-ready, deadlines
+/// while connecting, reconnecting after the server restarts.
+@Suite(.timeLimit(.minutes(2)), .serialized)
+struct ChannelTests {
+    static var fastBackoff: ConnectionBackoff {
+        var b = ConnectionBackoff()
+        b.initial = .milliseconds(200)
+        b.maximum = .seconds(1)
+        b.minConnectTimeout = .seconds(5)
+        return b
+    }
+
+    /// A port nothing listens on (bound, read, closed).
+    static func unusedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let rc = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
+                guard bind(fd, p, len) == 0 else { return -1 }
+                return getsockname(fd, p, &len)
+            }
+        }
+        guard rc == 0 else { throw RPCError(code: .internal, message: "bind: errno \(errno)") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    /// A TCP listener that never accepts: connections complete in the
+    /// kernel, but no TLS handshake ever answers.
+    final class BlackHole {
+        let fd: Int32
+        let port: Int
+        init() throws {
+            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let fd = self.fd
+            let rc = withUnsafeMutablePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
+                    guard bind(fd, p, len) == 0, listen(fd, 16) == 0 else { return -1 }
+                    return getsockname(fd, p, &len)
+                }
+            }
+            guard rc == 0 else { throw RPCError(code: .internal, message: "listen: errno \(errno)") }
+            port = Int(UInt16(bigEndian: addr.sin_port))
+        }
+        deinit { close(fd) }
+    }
+
+    static func channel(port: Int, certs: CertificateDirectory, backoff: ConnectionBackoff = fastBackoff) throws -> GRPCChannel {
+        let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
+        var config = ClientConfiguration(target: .host("127.0.0.1", port: port), security: .tls(tls))
+        config.backoff = backoff
+        return try GRPCChannel(configuration: config)
+    }
+
+    @Test func failFastCallsFailWhileBackingOffAndWaitForReadyCallsWaitForTheServer() async throws {
+        let certs = try CertificateDirectory.shared()
+        let port = try Self.unusedPort()
+        // gRPC's own 1 s first backoff, so the second call surely lands in it.
+        var backoff = Self.fastBackoff
+        backoff.initial = .seconds(1)
+        backoff.maximum = .seconds(2)
+        let ch = try Self.channel(port: port, certs: certs, backoff: backoff)
+        defer { ch.close() }
+        #expect(ch.connectivity == .idle)
+        do {
+            _ = try await ch.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .seconds(5))
+            Issue.record("connected to nothing")
+        } catch let e as RPCError {
+            #expect(e.code == .unavailable)
+            #expect(e.message.contains("Connection refused"), "\(e.message)")
+        }
+        #expect(ch.connectivity == .transientFailure)
+        // Backing off: the next fail-fast call does not even try.
+        do {
+            _ = try await ch.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .seconds(5))
+        } catch let e as RPCError {
+            #expect(e.code == .unavailable)
+            #expect(e.message.contains("next attempt in"), "\(e.message)")
+        }
+        // A wait-for-ready call waits while the channel keeps trying.
+        let waiting = Task { try await ch.unaryRaw(path: "/test.Echo/Unary", [7], timeout: .seconds(20), waitForReady: true) }
+        try await Task.sleep(for: .milliseconds(800))
+        let h = try LoopbackHarness(routes: EchoService().routes, port: port)
+        #expect(try await waiting.value == [7])
+        #expect(ch.connectivity == .ready)
+        await h.stop()
+    }
+
+    @Test func aDeadlineBoundsTheWaitForAConnection() async throws {
+        let certs = try CertificateDirectory.shared()
+        // The TCP connect succeeds, the TLS handshake never finishes; the
+        // connect timeout is 5 s but the call gives up at its 300 ms deadline.
+        let hole = try BlackHole()
+        let ch = try Self.channel(port: hole.port, certs: certs)
+        defer { ch.close() }
+        let started = ContinuousClock.now
+        do {
+            _ = try await ch.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .milliseconds(300))
+            Issue.record("a call went through a black hole")
+        } catch let e as RPCError {
+            #expect(e.code == .deadlineExceeded)
+            #expect(e.message.contains("waiting for a connection"), "\(e.message)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(4))
+        #expect(ch.connectivity == .connecting)
+
+        // Wait-for-ready against a refused port: the deadline ends the wait too.
+        let refused = try Self.channel(port: try Self.unusedPort(), certs: certs)
+        defer { refused.close() }
+        do {
+            _ = try await refused.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .milliseconds(700), waitForReady: true)
+            Issue.record("connected to nothing")
+        } catch let e as RPCError {
+            #expect(e.code == .deadlineExceeded, "\(e)")
+        }
+    }
+
+    @Test func cancellingAWaitingCallEndsItWithCancelled() async throws {
+        let certs = try CertificateDirectory.shared()
+        let ch = try Self.channel(port: try Self.unusedPort(), certs: certs)
+        defer { ch.close() }
+        let waiting = Task { try await ch.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .seconds(30), waitForReady: true) }
+        try await Task.sleep(for: .milliseconds(300))
+        waiting.cancel()
+        do {
+            _ = try await waiting.value
+            Issue.record("connected to nothing")
+        } catch let e as RPCError {
+            #expect(e.code == .cancelled, "\(e)")
+        }
+    }
+
+    @Test func theChannelReconnectsAfterTheServerRestarts() async throws {
+        let first = try LoopbackHarness(routes: EchoService().routes)
+        let port = first.port
+        let ch = try Self.channel(port: port, certs: first.certs)
+        defer { ch.close() }
+        #expect(try await ch.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .seconds(5)) == [1])
+        #expect(ch.connectivity == .ready)
+        await first.stop()
+        for _ in 0..<250 where ch.connectivity == .ready { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(ch.connectivity == .idle)
+        let restarted = Task {
+            try await Task.sleep(for: .milliseconds(500))
+            return try LoopbackHarness(routes: EchoService().routes, port: port)
+        }
+        #expect(try await ch.unaryRaw(path: "/test.Echo/Unary", [2], timeout: .seconds(20), waitForReady: true) == [2])
+        await try restarted.value.stop()
+    }
+
+    @Test func closingTheChannelFailsWaitingCalls() async throws {
+        let certs = try CertificateDirectory.shared()
+        let ch = try Self.channel(port: try Self.unusedPort(), certs: certs)
+        let waiting = Task { try await ch.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .seconds(30), waitForReady: true) }
+        try await Task.sleep(for: .milliseconds(300))
+        ch.close()
+        do {
+            _ = try await waiting.value
+            Issue.record("connected to nothing")
+        } catch let e as RPCError {
+            #expect(e.code == .unavailable)
+            #expect(e.message == "the channel was closed")
+        }
+        #expect(ch.connectivity == .shutdown)
+    }
+}
