@@ -34,6 +34,12 @@ struct SriovController: AsyncParsableCommand {
     @Option(help: "Event-loop threads (default: the number of cores).")
     var threads: Int?
 
+    @Option(help: "Seconds of silence after which a connection is PINGed (0: never). Agents that stop answering are dropped.")
+    var keepaliveInterval: Int = 60
+
+    @Option(help: "Seconds to wait for a PING's acknowledgement before closing the connection.")
+    var keepaliveTimeout: Int = 20
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -46,6 +52,12 @@ struct SriovController: AsyncParsableCommand {
         }
         if let threads, threads < 1 || threads > 256 {
             throw ValidationError("--threads \(threads) is out of range; expected 1...256")
+        }
+        if keepaliveInterval < 0 || keepaliveInterval > 86_400 {
+            throw ValidationError("--keepalive-interval \(keepaliveInterval) is out of range; expected 0 (off) to 86400 seconds")
+        }
+        if keepaliveTimeout < 1 || keepaliveTimeout > 3_600 {
+            throw ValidationError("--keepalive-timeout \(keepaliveTimeout) is out of range; expected 1 to 3600 seconds")
         }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
@@ -64,7 +76,10 @@ struct SriovController: AsyncParsableCommand {
             : .tls(TLSConfiguration(
                 certificatePath: tlsCert, privateKeyPath: tlsKey, trustRootsPath: tlsCa,
                 clientAuth: noClientAuth ? .none : .required))
-        let config = ServerConfiguration(target: target, security: security, threads: threads ?? System.coreCount)
+        var limits = ServerConfiguration.Limits()
+        limits.keepaliveInterval = keepaliveInterval == 0 ? nil : .seconds(keepaliveInterval)
+        limits.keepaliveTimeout = .seconds(keepaliveTimeout)
+        let config = ServerConfiguration(target: target, security: security, threads: threads ?? System.coreCount, limits: limits)
         let health = HealthService()
         let reflection = ReflectionService(services: [GrpcHealthV1.Health.serviceName, GrpcReflectionV1.ServerReflection.serviceName])
         let server = try GRPCServer(configuration: config, routes: health.routes + reflection.routes, logger: logger)

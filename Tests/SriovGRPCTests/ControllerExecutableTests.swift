@@ -72,4 +72,16 @@ struct ControllerExecutableTests {
         #expect(out.status != 0)
         #expect(out.stderr.contains("--tls-cert and --tls-key are required"))
     }
+
+    @Test(arguments: [
+        (["--keepalive-interval=-1"], "--keepalive-interval -1 is out of range; expected 0 (off) to 86400 seconds"),
+        (["--keepalive-timeout", "0"], "--keepalive-timeout 0 is out of range; expected 1 to 3600 seconds"),
+        (["--threads", "0"], "--threads 0 is out of range; expected 1...256"),
+        (["--log-level", "loud"], "--log-level loud is not one of"),
+    ])
+    func badFlagsAreRefusedByName(flags: [String], message: String) throws {
+        let out = try ProcessRunner.run(Self.binary, ["--listen", "127.0.0.1:0", "--insecure-h2c"] + flags, timeout: .seconds(10))
+        #expect(out.status != 0)
+        #expect(out.stderr.contains(message), "\(out.stderr)")
+    }
 }
