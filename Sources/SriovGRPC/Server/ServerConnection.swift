@@ -234,13 +234,9 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             requestAlgorithm = a
         }
         s.deframer.encoding = requestAlgorithm
-        if compression.acceptGzip, let accepted = s.acceptEncoding, CompressionAlgorithm.list(accepted, contains: .gzip) {
-            switch compression.responses {
-            case .never: break
-            case .mirrorRequest where requestAlgorithm == .gzip, .whenAccepted:
-                s.responseCompression = .gzip(minimumSize: compression.minimumSize)
-            case .mirrorRequest: break
-            }
+        let wantGzip = compression.responses == .whenAccepted || (compression.responses == .mirrorRequest && requestAlgorithm == .gzip)
+        if wantGzip, compression.acceptGzip, let accepted = s.acceptEncoding, CompressionAlgorithm.list(accepted, contains: .gzip) {
+            s.responseCompression = .gzip(minimumSize: compression.minimumSize)
         }
         s.route = route
         s.metricsCell = cell
