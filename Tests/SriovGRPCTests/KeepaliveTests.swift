@@ -119,4 +119,19 @@ struct KeepaliveTests {
         #expect(ch.keepaliveInterval == .milliseconds(100))
         await h.stop()
     }
+
+    @Test func keepalivePingsDoNotHoldOffTheIdleTimeout() async throws {
+        var limits = ServerConfiguration.Limits()
+        limits.keepaliveInterval = .milliseconds(100)
+        limits.idleTimeout = .milliseconds(700)
+        let h = try LoopbackHarness(routes: EchoService().routes, limits: limits)
+        let ch = try h.channel()
+        defer { ch.close() }
+        #expect(try await ch.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .seconds(5)) == [1])
+        // The server PINGs the silent connection, and still closes it as idle.
+        #expect(try await eventually { h.server.connectionCount == 0 })
+        #expect(h.server.metrics.keepalivePings.load(ordering: .relaxed) >= 2)
+        #expect(h.server.metrics.keepaliveTimeouts.load(ordering: .relaxed) == 0)
+        await h.stop()
+    }
 }

@@ -257,8 +257,13 @@ public final class GRPCChannel: Sendable {
 
     private func connectFinished(_ conn: ClientConnection?, _ error: String?) {
         var retryAfter: Duration?
+        var orphan: ClientConnection?
         let waiters: [Waiter] = state.withLock { s in
-            guard case .connecting = s.connection else { return [] }
+            guard case .connecting = s.connection else {
+                // The channel was closed while connecting.
+                orphan = conn
+                return []
+            }
             if let error {
                 s.failures += 1
                 let delay = configuration.backoff.delay(attempt: s.failures, using: &s.rng)
@@ -280,6 +285,9 @@ public final class GRPCChannel: Sendable {
                 return all
             }
             return []
+        }
+        if let orphan, error == nil {
+            loop.execute { orphan.fail(nil) }
         }
         for w in waiters {
             if let error {

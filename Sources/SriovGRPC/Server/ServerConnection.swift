@@ -13,6 +13,9 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     private var lastPingAt: UInt64 = 0
     private var keepaliveTimer: UInt64?
     private var pingAckTimer: UInt64?
+    /// When the last call ended (or the connection opened): the idle
+    /// timeout counts from here, whatever PINGs come and go since.
+    private var idleSince = Monotonic.now()
     var draining = false
 
     init(server: GRPCServer, loop: EventLoop, fd: Int32, tls: TLSContext?, remoteAddress: String) throws {
@@ -95,7 +98,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         let limits = server.configuration.limits
         if state == .handshaking, now &- createdAt > limits.handshakeTimeoutNanos {
             fail("TLS handshake did not finish within \(limits.handshakeTimeout)")
-        } else if state == .active, streams.isEmpty, let idle = limits.idleTimeoutNanos, now &- lastActivity > idle {
+        } else if state == .active, streams.isEmpty, let idle = limits.idleTimeoutNanos, now &- idleSince > idle {
             goAway()
         }
     }
@@ -407,6 +410,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
 
     fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
         guard let s = streams.removeValue(forKey: streamID) else { return }
+        if streams.isEmpty { idleSince = Monotonic.now() }
         s.streamClosed(errorCode: errorCode)
     }
 }
