@@ -15,49 +15,6 @@ struct ChannelTests {
         return b
     }
 
-    /// A port nothing listens on (bound, read, closed).
-    static func unusedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let rc = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
-                guard bind(fd, p, len) == 0 else { return -1 }
-                return getsockname(fd, p, &len)
-            }
-        }
-        guard rc == 0 else { throw RPCError(code: .internal, message: "bind: errno \(errno)") }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
-    /// A TCP listener that never accepts: connections complete in the
-    /// kernel, but no TLS handshake ever answers.
-    final class BlackHole {
-        let fd: Int32
-        let port: Int
-        init() throws {
-            fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            let fd = self.fd
-            let rc = withUnsafeMutablePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p -> Int32 in
-                    guard bind(fd, p, len) == 0, listen(fd, 16) == 0 else { return -1 }
-                    return getsockname(fd, p, &len)
-                }
-            }
-            guard rc == 0 else { throw RPCError(code: .internal, message: "listen: errno \(errno)") }
-            port = Int(UInt16(bigEndian: addr.sin_port))
-        }
-        deinit { close(fd) }
-    }
-
     static func channel(port: Int, certs: CertificateDirectory, backoff: ConnectionBackoff = fastBackoff) throws -> GRPCChannel {
         let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
         var config = ClientConfiguration(target: .host("127.0.0.1", port: port), security: .tls(tls))
@@ -67,7 +24,7 @@ struct ChannelTests {
 
     @Test func failFastCallsFailWhileBackingOffAndWaitForReadyCallsWaitForTheServer() async throws {
         let certs = try CertificateDirectory.shared()
-        let port = try Self.unusedPort()
+        let port = try LoopbackSockets.freePort()
         // gRPC's own 1 s first backoff, so the second call surely lands in it.
         var backoff = Self.fastBackoff
         backoff.initial = .seconds(1)
@@ -118,7 +75,7 @@ struct ChannelTests {
         #expect(ch.connectivity == .connecting)
 
         // Wait-for-ready against a refused port: the deadline ends the wait too.
-        let refused = try Self.channel(port: try Self.unusedPort(), certs: certs)
+        let refused = try Self.channel(port: try LoopbackSockets.freePort(), certs: certs)
         defer { refused.close() }
         do {
             _ = try await refused.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .milliseconds(700), waitForReady: true)
@@ -130,7 +87,7 @@ struct ChannelTests {
 
     @Test func cancellingAWaitingCallEndsItWithCancelled() async throws {
         let certs = try CertificateDirectory.shared()
-        let ch = try Self.channel(port: try Self.unusedPort(), certs: certs)
+        let ch = try Self.channel(port: try LoopbackSockets.freePort(), certs: certs)
         defer { ch.close() }
         let waiting = Task { try await ch.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .seconds(30), waitForReady: true) }
         try await Task.sleep(for: .milliseconds(300))
@@ -163,7 +120,7 @@ struct ChannelTests {
 
     @Test func closingTheChannelFailsWaitingCalls() async throws {
         let certs = try CertificateDirectory.shared()
-        let ch = try Self.channel(port: try Self.unusedPort(), certs: certs)
+        let ch = try Self.channel(port: try LoopbackSockets.freePort(), certs: certs)
         let waiting = Task { try await ch.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .seconds(30), waitForReady: true) }
         try await Task.sleep(for: .milliseconds(300))
         ch.close()

@@ -7,19 +7,6 @@ import Testing
 /// `etcd-server`), started on loopback by the test. Skipped without etcd.
 @Suite(.timeLimit(.minutes(1)), .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/etcd")))
 struct EtcdInteropTests {
-    /// A free loopback port (bound and released).
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
-    }
-
     /// Protobuf field: tag, length-delimited bytes.
     static func bytesField(_ number: UInt8, _ value: [UInt8]) -> [UInt8] {
         precondition(value.count < 128)
@@ -27,7 +14,7 @@ struct EtcdInteropTests {
     }
 
     @Test func putThenRangeThroughEtcdKVOverH2C() async throws {
-        let client = try Self.freePort(), peer = try Self.freePort()
+        let client = try LoopbackSockets.freePort(), peer = try LoopbackSockets.freePort()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("etcd-\(UUID().uuidString)").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/etcd")
