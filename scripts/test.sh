@@ -2,7 +2,9 @@
 # Runs the whole test suite: installs what is missing (scripts/ensure-deps.sh),
 # checks the committed generated code, builds, and runs every Swift test
 # (unit, golden-vector, integration and interop tests; the Python peers come
-# from .venv). Exits non-zero when any test fails.
+# from .venv), then the AddressSanitizer/LeakSanitizer check of the gRPC server
+# over a storm of 1000 mTLS connections (Benchmarks/grpc/leak-check-asan.sh).
+# Exits non-zero when any step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,3 +20,8 @@ swift build --build-tests
 echo "== tests"
 # Bounded: the suite takes a few minutes on 2 cores; 25 minutes means a hang.
 timeout --kill-after=30 1500 swift test --skip-build
+
+echo "== leak check (AddressSanitizer + LeakSanitizer)"
+# Its own build in .build-asan (about 1 minute cold) and about 25 s of runs;
+# every wait in it is bounded.
+Benchmarks/grpc/leak-check-asan.sh 1000
