@@ -164,6 +164,13 @@ final class EventLoop: @unchecked Sendable {
             for w in work { w() }
             drainFlushes()
         }
+        // Whatever is still registered or pending may hold the loop (a timer
+        // closure capturing it, a connection's handler): drop it all so the
+        // loop and its buffers are freed once the last owner lets go.
+        timers.removeAll()
+        handlers.removeAll()
+        flushList.removeAll()
+        tasks.withLock { $0.removeAll() }
     }
 
     private func drainFlushes() {
@@ -175,7 +182,9 @@ final class EventLoop: @unchecked Sendable {
     }
 }
 
-/// A binary min-heap of timers with lazy cancellation.
+/// A binary min-heap of timers. Cancelling removes the entry (and frees its
+/// closure) at once: a connection's keepalive and deadline timers are
+/// cancelled far more often than they fire.
 struct TimerHeap {
     private struct Entry {
         var deadline: UInt64
@@ -183,28 +192,29 @@ struct TimerHeap {
         var action: () -> Void
     }
     private var heap: [Entry] = []
-    private var cancelled: Set<UInt64> = []
+    /// Heap index of every pending timer, by id.
+    private var position: [UInt64: Int] = [:]
     private var nextID: UInt64 = 1
 
     var nextDeadline: UInt64? { heap.first?.deadline }
+
+    /// Pending timers.
+    var count: Int { heap.count }
 
     mutating func insert(deadline: UInt64, action: @escaping () -> Void) -> UInt64 {
         let id = nextID
         nextID += 1
         heap.append(Entry(deadline: deadline, id: id, action: action))
-        var i = heap.count - 1
-        while i > 0 {
-            let p = (i - 1) / 2
-            if heap[p].deadline <= heap[i].deadline { break }
-            heap.swapAt(p, i)
-            i = p
-        }
+        position[id] = heap.count - 1
+        siftUp(heap.count - 1)
         return id
     }
 
+    /// Removes a pending timer; an id that already fired or was cancelled
+    /// is ignored.
     mutating func cancel(_ id: UInt64) {
-        // Callers cancel only timers that have not fired, so the id is in the heap.
-        cancelled.insert(id)
+        guard let i = position[id] else { return }
+        remove(at: i)
     }
 
     /// Removes and returns the actions due at `now` (run them after the
@@ -212,29 +222,56 @@ struct TimerHeap {
     mutating func takeDue(now: UInt64) -> [() -> Void] {
         var due: [() -> Void] = []
         while let first = heap.first, first.deadline <= now {
-            let e = popMin()
-            if cancelled.remove(e.id) != nil { continue }
-            due.append(e.action)
+            due.append(remove(at: 0).action)
         }
         return due
     }
 
-    private mutating func popMin() -> Entry {
-        let top = heap[0]
+    mutating func removeAll() {
+        heap.removeAll()
+        position.removeAll()
+    }
+
+    @discardableResult
+    private mutating func remove(at i: Int) -> Entry {
+        let removed = heap[i]
+        position[removed.id] = nil
         let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count && heap[l].deadline < heap[m].deadline { m = l }
-                if r < heap.count && heap[r].deadline < heap[m].deadline { m = r }
-                if m == i { break }
-                heap.swapAt(i, m)
-                i = m
-            }
+        if i < heap.count {
+            heap[i] = last
+            position[last.id] = i
+            siftDown(i)
+            siftUp(i)
         }
-        return top
+        return removed
+    }
+
+    private mutating func swap(_ a: Int, _ b: Int) {
+        heap.swapAt(a, b)
+        position[heap[a].id] = a
+        position[heap[b].id] = b
+    }
+
+    private mutating func siftUp(_ start: Int) {
+        var i = start
+        while i > 0 {
+            let p = (i - 1) / 2
+            if heap[p].deadline <= heap[i].deadline { break }
+            swap(p, i)
+            i = p
+        }
+    }
+
+    private mutating func siftDown(_ start: Int) {
+        var i = start
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var m = i
+            if l < heap.count && heap[l].deadline < heap[m].deadline { m = l }
+            if r < heap.count && heap[r].deadline < heap[m].deadline { m = r }
+            if m == i { break }
+            swap(i, m)
+            i = m
+        }
     }
 }
