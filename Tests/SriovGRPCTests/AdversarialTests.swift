@@ -17,7 +17,7 @@ struct AdversarialTests {
         var limits = ServerConfiguration.Limits()
         limits.handshakeTimeout = .seconds(1)
         let h = try LoopbackHarness(routes: echo.routes + HealthService().routes, limits: limits)
-        let out = try ProcessRunner.run(ProcessRunner.python, [
+        let out = try await ProcessRunner.run(ProcessRunner.python, [
             ProcessRunner.interopDirectory + "/h2_attacks.py", "127.0.0.1", String(h.port),
             h.certs.path("ca.crt"), h.certs.path("node-n1.crt"), h.certs.path("node-n1.key"), attack,
         ])

@@ -23,17 +23,17 @@ struct CompressionTests {
         }
     }
 
-    @Test func gzipAgreesWithTheGzipTool() throws {
+    @Test func gzipAgreesWithTheGzipTool() async throws {
         // The system gzip decompresses what we compress, and we decompress what it writes.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-gzip-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let input = Array("SR-IOV virtual functions, ".utf8) + Self.pseudoRandom(5000)
         try Data(Gzip.compress(input)).write(to: URL(fileURLWithPath: dir + "/ours.gz"))
-        #expect(try ProcessRunner.run("/bin/gzip", ["-d", dir + "/ours.gz"]).status == 0)
+        #expect(try await ProcessRunner.run("/bin/gzip", ["-d", dir + "/ours.gz"]).status == 0)
         #expect(try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/ours"))) == input)
         try Data(input).write(to: URL(fileURLWithPath: dir + "/plain"))
-        #expect(try ProcessRunner.run("/bin/gzip", ["-k", dir + "/plain"]).status == 0)
+        #expect(try await ProcessRunner.run("/bin/gzip", ["-k", dir + "/plain"]).status == 0)
         let gz = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir + "/plain.gz")))
         #expect(try gz.withUnsafeBytes { try Gzip.decompress($0, limit: 10_000) } == input)
     }

@@ -22,7 +22,7 @@ struct ControllerExecutableTests {
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         try p.run()
-        let text = readLine(from: err)
+        let text = await readLineOffPool(from: err)
         let match = try #require(text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/), "\(text)")
         let port = try #require(Int(match.1))
         let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
@@ -49,14 +49,14 @@ struct ControllerExecutableTests {
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
         }
-        let ready = readLine(from: err)
+        let ready = await readLineOffPool(from: err)
         let match = try #require(ready.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/), "\(ready)")
         let port = try #require(Int(match.1))
         let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
         let before = try GRPCChannel(configuration: ClientConfiguration(target: .host("127.0.0.1", port: port), security: .tls(tls)))
         _ = try await before.unary(GrpcHealthV1.Health.check, GrpcHealthV1.HealthCheckRequest(), timeout: .seconds(5))
         kill(p.processIdentifier, SIGHUP)
-        let reloaded = readLine(from: err)
+        let reloaded = await readLineOffPool(from: err)
         #expect(reloaded.contains("reloaded TLS certificate, key and CA"), "\(reloaded)")
         // The old connection and a new one both work.
         _ = try await before.unary(GrpcHealthV1.Health.check, GrpcHealthV1.HealthCheckRequest(), timeout: .seconds(5))
@@ -67,8 +67,8 @@ struct ControllerExecutableTests {
         after.close()
     }
 
-    @Test func refusesToStartWithoutCertificatesUnlessInsecure() throws {
-        let out = try ProcessRunner.run(Self.binary, ["--listen", "127.0.0.1:0"], timeout: .seconds(10))
+    @Test func refusesToStartWithoutCertificatesUnlessInsecure() async throws {
+        let out = try await ProcessRunner.run(Self.binary, ["--listen", "127.0.0.1:0"], timeout: .seconds(10))
         #expect(out.status != 0)
         #expect(out.stderr.contains("--tls-cert and --tls-key are required"))
     }
@@ -79,8 +79,8 @@ struct ControllerExecutableTests {
         (["--threads", "0"], "--threads 0 is out of range; expected 1...256"),
         (["--log-level", "loud"], "--log-level loud is not one of"),
     ])
-    func badFlagsAreRefusedByName(flags: [String], message: String) throws {
-        let out = try ProcessRunner.run(Self.binary, ["--listen", "127.0.0.1:0", "--insecure-h2c"] + flags, timeout: .seconds(10))
+    func badFlagsAreRefusedByName(flags: [String], message: String) async throws {
+        let out = try await ProcessRunner.run(Self.binary, ["--listen", "127.0.0.1:0", "--insecure-h2c"] + flags, timeout: .seconds(10))
         #expect(out.status != 0)
         #expect(out.stderr.contains(message), "\(out.stderr)")
     }

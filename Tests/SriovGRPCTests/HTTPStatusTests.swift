@@ -16,7 +16,7 @@ struct HTTPStatusTests {
     ]
 
     @Test func nonGRPCAnswersMapToStatuses() async throws {
-        let peer = try PythonPeer("http_status_server.py")
+        let peer = try await PythonPeer.start("http_status_server.py")
         defer { peer.stop() }
         let ch = try GRPCChannel(configuration: ClientConfiguration(target: .host("127.0.0.1", port: peer.port), security: .insecurePlaintext))
         defer { ch.close() }

@@ -13,7 +13,7 @@ struct InteropTests {
     func grpcioClientCallsOurServerWithAllFourKindsOverMutualTLS(gzip: Bool) async throws {
         let health = HealthService()
         let h = try LoopbackHarness(routes: echo.routes + health.routes)
-        let out = try ProcessRunner.run(ProcessRunner.python, [
+        let out = try await ProcessRunner.run(ProcessRunner.python, [
             ProcessRunner.interopDirectory + "/grpc_client.py", "127.0.0.1:\(h.port)",
             h.certs.path("ca.crt"), h.certs.path("node-n1.crt"), h.certs.path("node-n1.key"),
         ] + (gzip ? ["gzip"] : []))
@@ -28,7 +28,7 @@ struct InteropTests {
     @Test(arguments: [false, true])
     func ourClientCallsAGrpcioServerWithAllFourKinds(gzip: Bool) async throws {
         let certs = try CertificateDirectory.shared()
-        let peer = try PythonPeer("grpc_server.py", [certs.path("ca.crt"), certs.path("controller.crt"), certs.path("controller.key")] + (gzip ? ["gzip"] : []))
+        let peer = try await PythonPeer.start("grpc_server.py", [certs.path("ca.crt"), certs.path("controller.crt"), certs.path("controller.key")] + (gzip ? ["gzip"] : []))
         defer { peer.stop() }
         let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
         var config = ClientConfiguration(target: .host("127.0.0.1", port: peer.port), security: .tls(tls))
@@ -86,15 +86,15 @@ struct InteropTests {
         let h = try LoopbackHarness(routes: health.routes + reflection.routes)
         let grpcurl = CertificateDirectory.repoRoot + "/.venv/bin/grpcurl"
         let common = ["-cacert", h.certs.path("ca.crt"), "-cert", h.certs.path("operator-op.crt"), "-key", h.certs.path("operator-op.key"), "127.0.0.1:\(h.port)"]
-        let list = try ProcessRunner.run(grpcurl, common + ["list"])
+        let list = try await ProcessRunner.run(grpcurl, common + ["list"])
         #expect(list.status == 0, "\(list.stderr)")
         #expect(list.stdout.split(separator: "\n") == ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"])
-        let describe = try ProcessRunner.run(grpcurl, common + ["describe", "grpc.health.v1.Health"])
+        let describe = try await ProcessRunner.run(grpcurl, common + ["describe", "grpc.health.v1.Health"])
         #expect(describe.stdout.contains("rpc Check ( .grpc.health.v1.HealthCheckRequest ) returns ( .grpc.health.v1.HealthCheckResponse );"), "\(describe.stdout) \(describe.stderr)")
         #expect(describe.stdout.contains("rpc Watch"))
-        let call = try ProcessRunner.run(grpcurl, Array(common.dropLast()) + ["-d", "{}", "127.0.0.1:\(h.port)", "grpc.health.v1.Health/Check"])
+        let call = try await ProcessRunner.run(grpcurl, Array(common.dropLast()) + ["-d", "{}", "127.0.0.1:\(h.port)", "grpc.health.v1.Health/Check"])
         #expect(call.stdout.contains("\"SERVING\""), "\(call.stdout) \(call.stderr)")
-        let missing = try ProcessRunner.run(grpcurl, common + ["describe", "no.such.Service"])
+        let missing = try await ProcessRunner.run(grpcurl, common + ["describe", "no.such.Service"])
         #expect(missing.status != 0)
         await h.stop()
     }

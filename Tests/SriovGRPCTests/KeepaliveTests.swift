@@ -26,7 +26,7 @@ struct KeepaliveTests {
     @Test func theClientClosesAConnectionWhoseServerStopsAnsweringPings() async throws {
         let echo = EchoService()
         let h = try LoopbackHarness(routes: echo.routes, limits: Self.lenientLimits)
-        let proxy = try PythonPeer("tcp_proxy.py", [String(h.port)])
+        let proxy = try await PythonPeer.start("tcp_proxy.py", [String(h.port)])
         defer { proxy.stop() }
         let ch = try h.channel(port: proxy.port) {
             $0.keepalive = ClientKeepalive(interval: .milliseconds(200), timeout: .milliseconds(600))
@@ -61,7 +61,7 @@ struct KeepaliveTests {
         limits.keepaliveInterval = .milliseconds(200)
         limits.keepaliveTimeout = .milliseconds(600)
         let h = try LoopbackHarness(routes: echo.routes, limits: limits)
-        let proxy = try PythonPeer("tcp_proxy.py", [String(h.port)])
+        let proxy = try await PythonPeer.start("tcp_proxy.py", [String(h.port)])
         defer { proxy.stop() }
         let ch = try h.channel(port: proxy.port)
         defer { ch.close() }

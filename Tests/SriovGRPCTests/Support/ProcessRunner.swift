@@ -18,8 +18,13 @@ enum ProcessRunner {
         var stderr: String
     }
 
-    /// Runs to completion, killing the process after `timeout`.
-    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) throws -> Output {
+    /// Runs to completion, killing the process after `timeout`. The wait
+    /// happens on a thread of its own (see ``offPool(_:)``).
+    static func run(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(60)) async throws -> Output {
+        try await offPool { try runBlocking(executable, arguments, timeout: timeout) }
+    }
+
+    static func runBlocking(_ executable: String, _ arguments: [String], timeout: Duration) throws -> Output {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
@@ -73,6 +78,21 @@ struct RecordingLogHandler: LogHandler {
     }
 }
 
+/// Runs blocking work (waiting for a child process or a pipe) on a thread of
+/// its own. Swift's cooperative pool has one thread per core, two here: a
+/// test blocking one of them stalls the tasks of every other test running
+/// alongside, and timing-dependent tests then fail for no reason of theirs.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        Thread { c.resume(with: Result { try body() }) }.start()
+    }
+}
+
+/// ``readLine(from:timeout:)`` off the cooperative pool.
+func readLineOffPool(from pipe: Pipe, timeout: Duration = .seconds(20)) async -> String {
+    (try? await offPool { readLine(from: pipe, timeout: timeout) }) ?? ""
+}
+
 /// Reads a line from a pipe with read(2), retrying EINTR (Foundation's
 /// `availableData` traps on it).
 func readLine(from pipe: Pipe, timeout: Duration = .seconds(20)) -> String {
@@ -98,7 +118,12 @@ final class PythonPeer: @unchecked Sendable {
     private let stdin = Pipe()
     private var stopped = false
 
-    init(_ script: String, _ arguments: [String] = []) throws {
+    /// Starts the peer and waits (off the cooperative pool) for its port.
+    static func start(_ script: String, _ arguments: [String] = []) async throws -> PythonPeer {
+        try await offPool { try PythonPeer(script, arguments) }
+    }
+
+    private init(_ script: String, _ arguments: [String]) throws {
         let stdout = Pipe()
         process.executableURL = URL(fileURLWithPath: ProcessRunner.python)
         process.arguments = [ProcessRunner.interopDirectory + "/" + script] + arguments
