@@ -395,6 +395,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     }
 
     fileprivate func ping() {
+        server.metrics.pingsReceived.add(1, ordering: .relaxed)
         let now = Monotonic.now()
         let policy = server.configuration.limits
         if lastPingAt != 0 && now &- lastPingAt < policy.minPingIntervalNanos {

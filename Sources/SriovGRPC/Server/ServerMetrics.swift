@@ -8,6 +8,8 @@ public final class ServerMetrics: Sendable {
     public let keepaliveTimeouts = Atomic<UInt64>(0)
     /// Keepalive PINGs sent to silent connections.
     public let keepalivePings = Atomic<UInt64>(0)
+    /// PINGs received from clients (each checked against the ping policy).
+    public let pingsReceived = Atomic<UInt64>(0)
 
     /// Upper bounds of the latency buckets, in microseconds; a last bucket
     /// counts everything slower.
