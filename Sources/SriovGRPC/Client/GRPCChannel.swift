@@ -101,10 +101,13 @@ public final class GRPCChannel: Sendable {
     /// when the task is cancelled.
     func readyConnection(waitForReady: Bool, deadline: ContinuousClock.Instant?) async throws -> ClientConnection {
         enum Step { case use(ClientConnection), wait, waitAndRetry(after: Duration), connect, fail(RPCError) }
-        let id = state.withLock { s in
+        // The common case, a connection up and usable: no suspension.
+        let (ready, id) = state.withLock { s -> (ClientConnection?, UInt64) in
+            if case .ready(let conn) = s.connection, conn.usableFlag.load(ordering: .acquiring) { return (conn, 0) }
             s.nextWaiter += 1
-            return s.nextWaiter
+            return (nil, s.nextWaiter)
         }
+        if let ready { return ready }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<ClientConnection, any Error>) in
                 let step: Step = state.withLock { s in
@@ -327,12 +330,14 @@ public final class GRPCChannel: Sendable {
         let conn = try await readyConnection(waitForReady: waitForReady, deadline: deadline)
         // The time spent connecting counts against the deadline.
         var remaining = timeout
-        if let deadline {
+        if let deadline, let timeout {
             let left = deadline - ContinuousClock.now
             guard left > .zero else {
-                throw RPCError(code: .deadlineExceeded, message: "the deadline of \(timeout!) expired before the call was sent")
+                throw RPCError(code: .deadlineExceeded, message: "the deadline of \(timeout) expired before the call was sent")
             }
-            remaining = left
+            // Keep the header value stable (HPACK-indexable) unless waiting
+            // for the connection took a noticeable part of the budget.
+            if timeout - left > .milliseconds(1) { remaining = left }
         }
         let inbound = MessageQueue(highWater: configuration.inboundHighWater) {}
         let gate = OutboundGate(highWater: configuration.outboundHighWater)
