@@ -16,6 +16,8 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
     var onTooManyPings: (() -> Void)?
     private var keepaliveTimer: UInt64?
     private var pingAckTimer: UInt64?
+    /// Fails the attempt when the connection is not ready in time.
+    var connectTimer: UInt64?
     var ready = false
     var goAwayReceived = false
     /// Whether new calls may use this connection, readable from any thread.
@@ -49,6 +51,10 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, 16 << 20)
         ready = true
         usableFlag.store(true, ordering: .releasing)
+        if let t = connectTimer {
+            loop.cancelTimer(t)
+            connectTimer = nil
+        }
         scheduleKeepalive()
         let r = onReady
         onReady = nil
@@ -57,10 +63,10 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
 
     override func connectionClosed() {
         usableFlag.store(false, ordering: .releasing)
-        if let t = keepaliveTimer { loop.cancelTimer(t) }
-        if let t = pingAckTimer { loop.cancelTimer(t) }
+        for t in [keepaliveTimer, pingAckTimer, connectTimer] { if let t { loop.cancelTimer(t) } }
         keepaliveTimer = nil
         pingAckTimer = nil
+        connectTimer = nil
         if let r = onReady {
             onReady = nil
             r(self, failure ?? "connection closed before it was ready")
@@ -108,9 +114,14 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         }
         call.id = id
         calls[id] = call
+        // A reader that drained its queue returns the held-back window. The
+        // closure holds the connection only while the call lives.
+        call.inbound.setOnDrained { [loop, self] in
+            loop.execute { self.releaseCredit(id) }
+        }
         if let timeout {
-            call.deadlineTimer = loop.schedule(after: UInt64(timeout.nanoseconds)) { [weak self, weak call] in
-                guard let self, let call else { return }
+            // Strong captures: `complete` cancels the timer.
+            call.deadlineTimer = loop.schedule(after: UInt64(timeout.nanoseconds)) { [self, call] in
                 call.deadlineTimer = nil
                 self.cancel(call, error: RPCError(code: .deadlineExceeded, message: "the deadline of \(timeout.headerValue) expired"))
             }
@@ -139,7 +150,9 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
 
     private func scheduleKeepalive() {
         guard let k = keepalive else { return }
-        keepaliveTimer = loop.schedule(after: nanos(k.interval)) { [weak self] in self?.keepaliveTick() }
+        // Strong: connectionClosed cancels the timers (a weak reference would
+        // slow every retain and release of the connection).
+        keepaliveTimer = loop.schedule(after: nanos(k.interval)) { [self] in keepaliveTick() }
     }
 
     /// Sends a PING when calls are open (or always, if permitted) and no
@@ -150,10 +163,9 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         if pingAckTimer == nil && (!calls.isEmpty || k.permitWithoutCalls) {
             nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
             scheduleFlush()
-            pingAckTimer = loop.schedule(after: nanos(k.timeout)) { [weak self] in
-                guard let self else { return }
-                self.pingAckTimer = nil
-                self.fail("keepalive: the server did not acknowledge a PING within \(k.timeout)")
+            pingAckTimer = loop.schedule(after: nanos(k.timeout)) { [self] in
+                pingAckTimer = nil
+                fail("keepalive: the server did not acknowledge a PING within \(k.timeout)")
             }
         }
         scheduleKeepalive()

@@ -188,8 +188,9 @@ public final class GRPCChannel: Sendable {
                     conn.onTooManyPings = { [weak self] in self?.slowDownKeepalive() }
                 }
                 conn.activate()
-                loop.schedule(after: nanos(timeout)) { [weak conn] in
-                    if let conn, !conn.ready { conn.fail("connect timeout after \(timeout)") }
+                conn.connectTimer = loop.schedule(after: nanos(timeout)) { [conn] in
+                    conn.connectTimer = nil
+                    if !conn.ready { conn.fail("connect timeout after \(timeout)") }
                 }
             } catch {
                 connectFinished(nil, "\(error)")
@@ -343,13 +344,6 @@ public final class GRPCChannel: Sendable {
         let gate = OutboundGate(highWater: configuration.outboundHighWater)
         let call = ClientCall(connection: conn, inbound: inbound, gate: gate, maxMessageSize: configuration.maxReceiveMessageSize)
         let handle = RawClientCall(call: call, loop: conn.loop, compression: configuration.compression)
-        // Weak: the queue belongs to the call; a strong capture would be a cycle.
-        let weakCall = WeakReference(call)
-        inbound.setOnDrained { [loop = conn.loop] in
-            loop.execute {
-                if let call = weakCall.object { call.connection.releaseCredit(call.id) }
-            }
-        }
         let framed = initial.map(configuration.compression.frame)
         let t = remaining.map { GRPCTimeout($0) }
         conn.loop.execute {
@@ -419,13 +413,4 @@ public struct RawClientCall: Sendable {
             call.connection.cancel(call, error: RPCError(code: .cancelled, message: "the call was cancelled by the caller"))
         }
     }
-}
-
-/// A weak reference that can cross threads.
-///
-/// `@unchecked Sendable`: weak loads and stores are atomic in Swift; the
-/// object is used only on its loop thread.
-final class WeakReference<T: AnyObject>: @unchecked Sendable {
-    weak var object: T?
-    init(_ object: T) { self.object = object }
 }

@@ -142,9 +142,11 @@ public final class GRPCServer: Sendable {
     }
 
     private func scheduleSweep(_ loop: EventLoop) {
-        // Weak loop: the closure sits in the loop's own timer heap.
-        loop.schedule(after: 1_000_000_000) { [weak self, weak loop] in
-            guard let self, let loop else { return }
+        // The closure holds its own loop; the loop drops pending timers when
+        // it stops, which ends that cycle (no weak reference: it would slow
+        // every retain and release of the loop).
+        loop.schedule(after: 1_000_000_000) { [weak self] in
+            guard let self else { return }
             let now = Monotonic.now()
             let mine = self.state.withLock { s in s.connections.values.filter { $0.loop === loop } }
             for c in mine { c.sweep(now: now) }

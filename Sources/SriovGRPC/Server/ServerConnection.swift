@@ -16,6 +16,9 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     /// When the last call ended (or the connection opened): the idle
     /// timeout counts from here, whatever PINGs come and go since.
     private var idleSince = Monotonic.now()
+    private var internedPath = InternedHeaderValue()
+    private var internedUserAgent = InternedHeaderValue()
+    private var internedAcceptEncoding = InternedHeaderValue()
     var draining = false
 
     init(server: GRPCServer, loop: EventLoop, fd: Int32, tls: TLSContext?, remoteAddress: String) throws {
@@ -106,7 +109,9 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     // MARK: - keepalive
 
     private func scheduleKeepalive(after delay: UInt64) {
-        keepaliveTimer = loop.schedule(after: delay) { [weak self] in self?.keepaliveTick() }
+        // Strong: a weak reference would give the connection a side table and
+        // slow every retain and release of it; connectionClosed cancels the timers.
+        keepaliveTimer = loop.schedule(after: delay) { [self] in keepaliveTick() }
     }
 
     /// PINGs a connection silent for the keepalive interval; closes it when
@@ -125,11 +130,10 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             server.metrics.keepalivePings.add(1, ordering: .relaxed)
             scheduleFlush()
             let timeout = limits.keepaliveTimeout
-            pingAckTimer = loop.schedule(after: nanos(timeout)) { [weak self] in
-                guard let self else { return }
-                self.pingAckTimer = nil
-                self.server.keepaliveTimedOut(self)
-                self.forceClose(reason: "keepalive: the client did not acknowledge a PING within \(timeout)")
+            pingAckTimer = loop.schedule(after: nanos(timeout)) { [self] in
+                pingAckTimer = nil
+                server.keepaliveTimedOut(self)
+                forceClose(reason: "keepalive: the client did not acknowledge a PING within \(timeout)")
             }
         }
         scheduleKeepalive(after: interval)
@@ -159,33 +163,33 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             s.headerError = "request headers exceed \(server.configuration.limits.maxHeaderListSize) bytes"
             return 0
         }
-        // Known headers are matched on bytes; Strings only where kept.
+        // Known headers are matched on bytes (by length first); Strings
+        // only where kept, and repeated values reuse the last String.
         if name.first == UInt8(ascii: ":") {
-            if HeaderBytes.equal(name, HeaderBytes.path) {
-                s.path = String(decoding: value, as: UTF8.self)
-            } else if HeaderBytes.equal(name, HeaderBytes.method) {
-                s.method = HeaderBytes.equal(value, HeaderBytes.post) ? "POST" : String(decoding: value, as: UTF8.self)
+            if HeaderBytes.equal(name, ":path") {
+                s.path = internedPath.string(for: value)
+            } else if HeaderBytes.equal(name, ":method") {
+                s.method = HeaderBytes.equal(value, "POST") ? "POST" : String(decoding: value, as: UTF8.self)
             }
             return 0
         }
-        if HeaderBytes.equal(name, HeaderBytes.contentType) {
-            s.contentType = HeaderBytes.equal(value, HeaderBytes.applicationGRPC) ? "application/grpc" : String(decoding: value, as: UTF8.self)
+        switch name.count {
+        case 2 where HeaderBytes.equal(name, "te"):
             return 0
-        }
-        if HeaderBytes.equal(name, HeaderBytes.te) {
+        case 10 where HeaderBytes.equal(name, "user-agent"):
+            s.userAgent = internedUserAgent.string(for: value)
             return 0
-        }
-        if HeaderBytes.equal(name, HeaderBytes.userAgent) {
-            s.userAgent = String(decoding: value, as: UTF8.self)
+        case 12 where HeaderBytes.equal(name, "content-type"):
+            s.contentType = HeaderBytes.equal(value, "application/grpc") ? "application/grpc" : String(decoding: value, as: UTF8.self)
             return 0
-        }
-        if HeaderBytes.equal(name, HeaderBytes.grpcEncoding) {
+        case 13 where HeaderBytes.equal(name, "grpc-encoding"):
             s.requestEncoding = String(decoding: value, as: UTF8.self)
             return 0
-        }
-        if HeaderBytes.equal(name, HeaderBytes.grpcAcceptEncoding) {
-            s.acceptEncoding = String(decoding: value, as: UTF8.self)
+        case 20 where HeaderBytes.equal(name, "grpc-accept-encoding"):
+            s.acceptEncoding = internedAcceptEncoding.string(for: value)
             return 0
+        default:
+            break
         }
         let n = String(decoding: name, as: UTF8.self)
         let v = String(decoding: value, as: UTF8.self)

@@ -269,20 +269,28 @@ final class StaticHeaderBlock: @unchecked Sendable {
     static let okTrailers = StaticHeaderBlock([("grpc-status", "0")])
 }
 
-/// Header names and values matched on bytes.
+/// Header names and values matched on bytes, against static strings (no
+/// lazy globals on the per-header path).
 enum HeaderBytes {
-    static let path = Array(":path".utf8)
-    static let method = Array(":method".utf8)
-    static let post = Array("POST".utf8)
-    static let contentType = Array("content-type".utf8)
-    static let applicationGRPC = Array("application/grpc".utf8)
-    static let te = Array("te".utf8)
-    static let userAgent = Array("user-agent".utf8)
-    static let grpcEncoding = Array("grpc-encoding".utf8)
-    static let grpcAcceptEncoding = Array("grpc-accept-encoding".utf8)
+    @inline(__always)
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: StaticString) -> Bool {
+        a.count == b.utf8CodeUnitCount && a.count > 0 && memcmp(a.baseAddress!, b.utf8Start, a.count) == 0
+    }
+}
 
-    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        return b.withUnsafeBufferPointer { memcmp(a.baseAddress!, $0.baseAddress!, a.count) == 0 }
+/// The last String made from one header's values on a connection: a client
+/// sends the same user-agent on every call, and mostly the same `:path`, so
+/// the String is made once instead of per call.
+struct InternedHeaderValue {
+    private var bytes: [UInt8] = []
+    private var value = ""
+
+    mutating func string(for raw: UnsafeBufferPointer<UInt8>) -> String {
+        if raw.count == bytes.count, bytes.withUnsafeBufferPointer({ raw.count == 0 || memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }) {
+            return value
+        }
+        bytes = Array(raw)
+        value = String(decoding: raw, as: UTF8.self)
+        return value
     }
 }
