@@ -12,7 +12,9 @@
 #      each, 8 at a time (grpc-load handshakes);
 #   2. two seconds of concurrent unary calls on 8 connections x 4 streams;
 #   3. abnormal endings: clients killed with SIGKILL while idle and while
-#      calls are in flight, TCP connections closed before the TLS handshake,
+#      calls are in flight, 200 rounds of calls ending abnormally (grpc-load
+#      abort: cancelled streams, expired deadlines, oversized and malformed
+#      requests, a gzip bomb, a connection closed under a stream), TCP connections closed before the TLS handshake,
 #      random bytes instead of TLS, TLS clients without a certificate or
 #      with an expired one, a client that closes in the middle of the HTTP/2
 #      preface, and two handshakes that stall until the server's handshake
@@ -269,7 +271,15 @@ for _ in $(seq 1 10); do
     >/dev/null 2>&1 || true
 done
 abnormal=$((abnormal + 30))
-# 3e. The two stalled handshakes from the start time out.
+# 3e. Calls that end abnormally on live connections: server and bidi
+#     streams cancelled (RST_STREAM), deadlines expiring mid-stream,
+#     oversized, malformed and unknown-method requests, a gzip bomb, a
+#     connection closed under an open stream (grpc-load checks each status).
+tload 300 abort 200 8 >"$work/abort.out" 2>"$work/abort.err" \
+  || { cat "$work/abort.out" "$work/abort.err" >&2; fail "grpc-load abort failed"; }
+say "$(tail -1 "$work/abort.out")"
+abnormal=$((abnormal + $(tail -1 "$work/abort.out" | sed -n 's/.* rounds, \([0-9]*\) abnormal endings.*/\1/p')))
+# 3f. The two stalled handshakes from the start time out.
 deadline=$((SECONDS + 30))
 until [ "$(grep -c "TLS handshake did not finish within" "$work/storm.log")" -ge 2 ]; do
   [ "$SECONDS" -lt "$deadline" ] || fail "the server did not time out the two stalled TLS handshakes"

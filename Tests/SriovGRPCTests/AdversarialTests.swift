@@ -9,6 +9,7 @@ struct AdversarialTests {
     static let attacks = [
         "rapid_reset", "continuation_flood", "oversized_headers", "garbage_preface", "half_open_tls",
         "five_mib_message", "malformed_grpc_frame", "truncated_grpc_frame", "ping_flood", "non_grpc_content_type",
+        "early_response_reset",
     ]
 
     @Test(arguments: attacks)

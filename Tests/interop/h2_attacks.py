@@ -3,7 +3,7 @@
 Usage: h2_attacks.py HOST PORT CA CERT KEY ATTACK...
 Attacks: rapid_reset continuation_flood oversized_headers garbage_preface
 half_open_tls five_mib_message malformed_grpc_frame truncated_grpc_frame ping_flood
-non_grpc_content_type
+non_grpc_content_type early_response_reset
 Prints one JSON object per attack: {"attack", "refused", "detail", "healthy_after"}.
 """
 import json
@@ -15,6 +15,7 @@ import time
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import hpack
 
@@ -202,6 +203,26 @@ def half_open_tls():
         closed = True
     raw.close()
     return closed, "server closed the half-open handshake after %.1fs" % (time.time() - start)
+
+
+def early_response_reset():
+    """A 5 MiB message announced, 16 KiB sent without END_STREAM: the server
+    answers RESOURCE_EXHAUSTED and then RST_STREAM NO_ERROR, so the client
+    stops uploading (HTTP/2 section 8.1)."""
+    s, c = new_conn()
+    c.send_headers(1, request_headers(path="/test.Echo/Unary"))
+    c.send_data(1, b"\x00" + struct.pack(">I", 5 * 1024 * 1024) + b"\x00" * 16000)
+    s.sendall(c.data_to_send())
+
+    def reset(events):
+        return any(isinstance(e, h2.events.StreamReset) and e.stream_id == 1 for e in events)
+
+    events, _ = read_events(s, c, reset)
+    s.close()
+    status = grpc_status(events)
+    codes = [e.error_code for e in events if isinstance(e, h2.events.StreamReset)]
+    ok = status == "8" and codes == [h2.errors.ErrorCodes.NO_ERROR]
+    return ok, "grpc-status %s, resets %s" % (status, codes)
 
 
 def five_mib_message():

@@ -222,6 +222,13 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
             } catch {
                 call.complete(RPCError(code: .internal, message: "\(error)"))
             }
+            // The response is complete while the request is not: stop
+            // sending what nobody will read (the server may already have
+            // reset the stream with NO_ERROR).
+            if !(call.halfClosed && call.outboundOffset == call.outbound.count), let session {
+                nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, NGHTTP2_CANCEL.rawValue)
+                scheduleFlush()
+            }
         }
     }
 

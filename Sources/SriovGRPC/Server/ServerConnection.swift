@@ -413,6 +413,16 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         lastPingAt = now
     }
 
+    /// The response's END_STREAM went out. A client still sending (a
+    /// request refused early: too large, unknown method, an error) is told
+    /// to stop with RST_STREAM NO_ERROR, as HTTP/2 §8.1 allows, instead of
+    /// uploading the rest for nothing.
+    fileprivate func responseEnded(_ streamID: Int32) {
+        guard let s = streams[streamID], !s.requestFinished, let session else { return }
+        nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, NGHTTP2_NO_ERROR.rawValue)
+        scheduleFlush()
+    }
+
     fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
         guard let s = streams.removeValue(forKey: streamID) else { return }
         if streams.isEmpty { idleSince = Monotonic.now() }
@@ -449,9 +459,13 @@ nonisolated(unsafe) let serverCallbacks: OpaquePointer = {
         let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch type {
         case NGHTTP2_HEADERS.rawValue:
+            if endStream { c.streams[frame.pointee.hd.stream_id]?.requestFinished = true }
             c.headersComplete(frame.pointee.hd.stream_id, endStream: endStream)
         case NGHTTP2_DATA.rawValue:
-            if endStream, let s = c.streams[frame.pointee.hd.stream_id] { c.requestEnded(s) }
+            if endStream, let s = c.streams[frame.pointee.hd.stream_id] {
+                s.requestFinished = true
+                c.requestEnded(s)
+            }
         case NGHTTP2_PING.rawValue:
             if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 { c.ping() } else { c.pingAcknowledged() }
         default: break
@@ -460,6 +474,14 @@ nonisolated(unsafe) let serverCallbacks: OpaquePointer = {
     })
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, { _, _, streamID, data, len, user in
         connection(user).data(streamID, UnsafeRawBufferPointer(start: data, count: len))
+        return 0
+    })
+    nghttp2_session_callbacks_set_on_frame_send_callback(cbs, { _, frame, user in
+        guard let frame, frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
+        let type = UInt32(frame.pointee.hd.type)
+        if type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue {
+            connection(user).responseEnded(frame.pointee.hd.stream_id)
+        }
         return 0
     })
     nghttp2_session_callbacks_set_on_stream_close_callback(cbs, { _, streamID, errorCode, user in

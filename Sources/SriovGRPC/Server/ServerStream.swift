@@ -30,6 +30,8 @@ final class ServerStream: @unchecked Sendable {
     var inbound: MessageQueue?
     var inlineRequest: [UInt8]?
     var requestMessages = 0
+    /// The client ended the request stream (END_STREAM received).
+    var requestFinished = false
     var heldBackCredit = 0
     var task: Task<Void, Never>?
     var deadlineTimer: UInt64?

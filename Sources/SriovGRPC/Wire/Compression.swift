@@ -1,4 +1,5 @@
 import CZlib
+import Glibc
 
 /// A message encoding named by gRPC's `grpc-encoding` header.
 public enum CompressionAlgorithm: String, Sendable, Hashable, CaseIterable {
@@ -92,19 +93,20 @@ enum Gzip {
         guard rc == Z_OK else { throw .setup(rc) }
         defer { deflateEnd(&stream) }
         let bound = Int(deflateBound(&stream, uLong(input.count)))
-        var out = [UInt8](repeating: 0, count: bound)
-        let result: Int32 = input.withUnsafeBytes { inBuf in
-            out.withUnsafeMutableBytes { outBuf in
+        var result: Int32 = Z_OK
+        // zlib writes straight into the array's storage (no zero-filling).
+        let out = input.withUnsafeBytes { inBuf in
+            [UInt8](unsafeUninitializedCapacity: bound) { outBuf, count in
                 stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress?.assumingMemoryBound(to: Bytef.self))
                 stream.avail_in = uInt(inBuf.count)
-                stream.next_out = outBuf.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                stream.next_out = outBuf.baseAddress!
                 stream.avail_out = uInt(outBuf.count)
-                return deflate(&stream, Z_FINISH)
+                result = deflate(&stream, Z_FINISH)
+                count = outBuf.count - Int(stream.avail_out)
             }
         }
         // deflateBound guarantees room for everything in one call.
         guard result == Z_STREAM_END else { throw .corrupt("deflate returned \(result)") }
-        out.removeLast(Int(stream.avail_out))
         return out
     }
 
@@ -117,30 +119,33 @@ enum Gzip {
         defer { inflateEnd(&stream) }
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.avail_in = uInt(input.count)
-        var out = [UInt8]()
+        // A malloc'd buffer grown by doubling, never past limit + 1 (one
+        // byte over proves the limit is exceeded); copied out once at the end.
+        var capacity = 0
+        var buffer: UnsafeMutableRawPointer?
+        defer { free(buffer) }
         var produced = 0
         while true {
-            if produced == out.count {
-                // Grow by doubling, never past limit + 1 (one byte over
-                // proves the limit is exceeded).
-                let room = limit + 1 - out.count
+            if produced == capacity {
+                let room = limit + 1 - capacity
                 if room <= 0 { throw .tooLarge(limit: limit) }
-                let grow = min(room, max(16_384, out.isEmpty ? input.count * 4 : out.count))
-                out.append(contentsOf: repeatElement(0, count: grow))
+                let grow = min(room, max(16_384, capacity == 0 ? input.count * 4 : capacity))
+                guard let grown = realloc(buffer, capacity + grow) else { throw .setup(Z_MEM_ERROR) }
+                buffer = grown
+                capacity += grow
             }
-            let status: Int32 = out.withUnsafeMutableBytes { outBuf in
-                stream.next_out = outBuf.baseAddress!.assumingMemoryBound(to: Bytef.self) + produced
-                stream.avail_out = uInt(outBuf.count - produced)
-                let r = inflate(&stream, Z_NO_FLUSH)
-                produced = outBuf.count - Int(stream.avail_out)
-                return r
-            }
+            stream.next_out = buffer!.assumingMemoryBound(to: Bytef.self) + produced
+            stream.avail_out = uInt(capacity - produced)
+            let status = inflate(&stream, Z_NO_FLUSH)
+            produced = capacity - Int(stream.avail_out)
             if produced > limit { throw .tooLarge(limit: limit) }
             switch status {
             case Z_STREAM_END:
                 if stream.avail_in != 0 { throw .trailingBytes(Int(stream.avail_in)) }
-                out.removeLast(out.count - produced)
-                return out
+                return [UInt8](unsafeUninitializedCapacity: produced) { out, count in
+                    if produced > 0 { memcpy(out.baseAddress!, buffer!, produced) }
+                    count = produced
+                }
             case Z_OK:
                 continue
             case Z_BUF_ERROR:
