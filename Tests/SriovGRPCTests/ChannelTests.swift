@@ -122,7 +122,7 @@ struct ChannelTests {
             return try LoopbackHarness(routes: EchoService().routes, port: port)
         }
         #expect(try await ch.unaryRaw(path: "/test.Echo/Unary", [2], timeout: .seconds(20), waitForReady: true) == [2])
-        await try restarted.value.stop()
+        try await restarted.value.stop()
     }
 
     @Test func closingTheChannelFailsWaitingCalls() async throws {

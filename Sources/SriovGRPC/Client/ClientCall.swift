@@ -62,7 +62,7 @@ final class ClientCall: @unchecked Sendable {
         var n = 0
         if available > 0 {
             n = min(available, length)
-            outbound.withUnsafeBytes { memcpy(buf, $0.baseAddress! + outboundOffset, n) }
+            _ = outbound.withUnsafeBytes { memcpy(buf, $0.baseAddress! + outboundOffset, n) }
             outboundOffset += n
             gate.release(n)
         }

@@ -111,7 +111,7 @@ public final class GRPCServer: Sendable {
             unlink(path)
             fd = try syscall("socket", "for \(configuration.target)") { socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | CSriovShims_SOCK_NONBLOCK() | CSriovShims_SOCK_CLOEXEC(), 0) }
             do {
-                try SocketAddress.withUnixSockaddr(path: path) { addr, len in
+                _ = try SocketAddress.withUnixSockaddr(path: path) { addr, len in
                     try syscall("bind", "\(configuration.target)") { bind(fd, addr, len) }
                 }
             } catch {

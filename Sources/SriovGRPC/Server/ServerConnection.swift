@@ -311,7 +311,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             let c = Unmanaged<ServerConnection>.fromOpaque(user!).takeUnretainedValue()
             guard let s = c.streams[streamID], let buf, let flags else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
             let n = min(length, s.outbound.count - s.outboundOffset)
-            s.outbound.withUnsafeBytes { memcpy(buf, $0.baseAddress! + s.outboundOffset, n) }
+            _ = s.outbound.withUnsafeBytes { memcpy(buf, $0.baseAddress! + s.outboundOffset, n) }
             s.outboundOffset += n
             if s.outboundOffset == s.outbound.count { flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue }
             return n

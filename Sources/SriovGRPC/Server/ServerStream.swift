@@ -164,7 +164,7 @@ final class ServerStream: @unchecked Sendable {
         var n = 0
         if available > 0 {
             n = min(available, length)
-            outbound.withUnsafeBytes { raw in
+            _ = outbound.withUnsafeBytes { raw in
                 memcpy(buf, raw.baseAddress! + outboundOffset, n)
             }
             outboundOffset += n

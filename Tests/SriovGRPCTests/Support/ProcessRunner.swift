@@ -30,8 +30,8 @@ enum ProcessRunner {
         p.arguments = arguments
         // Files, not pipes: reading pipes through Foundation traps on EINTR.
         let base = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-grpc-run-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: base + ".out", contents: nil)
-        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        _ = FileManager.default.createFile(atPath: base + ".err", contents: nil)
         defer {
             try? FileManager.default.removeItem(atPath: base + ".out")
             try? FileManager.default.removeItem(atPath: base + ".err")
@@ -72,8 +72,9 @@ struct RecordingLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    func log(level: Logger.Level, message: Logger.Message, metadata: Logger.Metadata?, source: String, file: String, function: String, line: UInt) {
-        let md = (metadata ?? [:]).map { "\($0)=\($1)" }.sorted().joined(separator: " ")
+    func log(event: LogEvent) {
+        let message = event.message
+        let md = (event.metadata ?? [:]).map { "\($0)=\($1)" }.sorted().joined(separator: " ")
         box.lines.withLock { $0.append("\(message) \(md)") }
     }
 }
