@@ -7,7 +7,13 @@ import Glibc
 final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     let server: GRPCServer
     let remoteAddress: String
-    var streams: [Int32: ServerStream] = [:]
+    /// Open streams; read them through ``stream(_:)``.
+    private(set) var streams: [Int32: ServerStream] = [:]
+    /// The stream looked up last: nghttp2 calls back several times in a row
+    /// for one stream (each header, each DATA chunk), so a one-entry cache
+    /// saves most dictionary lookups.
+    private var cachedID: Int32 = 0
+    private var cachedStream: ServerStream?
     var peer: PeerIdentity
     private var pingStrikes = 0
     private var lastPingAt: UInt64 = 0
@@ -63,11 +69,23 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         pingAckTimer = nil
         let all = streams
         streams.removeAll()
+        cachedStream = nil
+        cachedID = 0
         for (_, s) in all { s.streamClosed(errorCode: NGHTTP2_CANCEL.rawValue) }
         server.connectionClosed(self)
     }
 
     func resetPingStrikes() { pingStrikes = 0 }
+
+    /// The open stream with `id`, if any.
+    @inline(__always)
+    func stream(_ id: Int32) -> ServerStream? {
+        if id == cachedID, id != 0 { return cachedStream }
+        let s = streams[id]
+        cachedID = id
+        cachedStream = s
+        return s
+    }
 
     func resetStream(_ stream: ServerStream, code: UInt32) {
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, code)
@@ -149,11 +167,14 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     // MARK: - nghttp2 events
 
     fileprivate func beginHeaders(_ streamID: Int32) {
-        streams[streamID] = ServerStream(id: streamID, connection: self, maxMessageSize: server.configuration.limits.maxReceiveMessageSize)
+        let s = ServerStream(id: streamID, connection: self, maxMessageSize: server.configuration.limits.maxReceiveMessageSize)
+        streams[streamID] = s
+        cachedID = streamID
+        cachedStream = s
     }
 
     fileprivate func header(_ streamID: Int32, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) -> Int32 {
-        guard let s = streams[streamID] else { return 0 }
+        guard let s = stream(streamID) else { return 0 }
         if s.route != nil {
             // Trailers from a client: ignored (gRPC clients send none).
             return 0
@@ -180,7 +201,13 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             s.userAgent = internedUserAgent.string(for: value)
             return 0
         case 12 where HeaderBytes.equal(name, "content-type"):
-            s.contentType = HeaderBytes.equal(value, "application/grpc") ? "application/grpc" : String(decoding: value, as: UTF8.self)
+            if HeaderBytes.equal(value, "application/grpc") {
+                s.contentType = "application/grpc"
+                s.contentTypeIsGRPC = true
+            } else {
+                s.contentType = String(decoding: value, as: UTF8.self)
+                s.contentTypeIsGRPC = HeaderValidation.isGRPCContentType(s.contentType)
+            }
             return 0
         case 13 where HeaderBytes.equal(name, "grpc-encoding"):
             s.requestEncoding = String(decoding: value, as: UTF8.self)
@@ -202,7 +229,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     }
 
     fileprivate func headersComplete(_ streamID: Int32, endStream: Bool) {
-        guard let s = streams[streamID] else { return }
+        guard let s = stream(streamID) else { return }
         if s.route != nil || s.done {
             if endStream { requestEnded(s) }
             return
@@ -217,7 +244,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
             respondHTTP(s, status: "405", body: "gRPC requests use POST\n")
             return
         }
-        if !HeaderValidation.isGRPCContentType(s.contentType) {
+        if !s.contentTypeIsGRPC {
             respondHTTP(s, status: "415", body: "content-type \"\(s.contentType)\" is not application/grpc\n")
             return
         }
@@ -296,7 +323,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     }
 
     private func releaseCredit(_ id: Int32) {
-        guard let s = streams[id], let session, s.heldBackCredit > 0 else { return }
+        guard let s = stream(id), let session, s.heldBackCredit > 0 else { return }
         nghttp2_session_consume_stream(session, id, s.heldBackCredit)
         s.heldBackCredit = 0
         scheduleFlush()
@@ -309,7 +336,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         s.pendingStatus = nil
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: { _, streamID, buf, length, flags, _, user in
             let c = Unmanaged<ServerConnection>.fromOpaque(user!).takeUnretainedValue()
-            guard let s = c.streams[streamID], let buf, let flags else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+            guard let s = c.stream(streamID), let buf, let flags else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
             let n = min(length, s.outbound.count - s.outboundOffset)
             _ = s.outbound.withUnsafeBytes { memcpy(buf, $0.baseAddress! + s.outboundOffset, n) }
             s.outboundOffset += n
@@ -325,7 +352,7 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     fileprivate func data(_ streamID: Int32, _ bytes: UnsafeRawBufferPointer) {
         guard let session else { return }
         nghttp2_session_consume_connection(session, bytes.count)
-        guard let s = streams[streamID] else { return }
+        guard let s = stream(streamID) else { return }
         guard s.route != nil, !s.done else {
             nghttp2_session_consume_stream(session, streamID, bytes.count)
             return
@@ -418,12 +445,16 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     /// to stop with RST_STREAM NO_ERROR, as HTTP/2 §8.1 allows, instead of
     /// uploading the rest for nothing.
     fileprivate func responseEnded(_ streamID: Int32) {
-        guard let s = streams[streamID], !s.requestFinished, let session else { return }
+        guard let s = stream(streamID), !s.requestFinished, let session else { return }
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, NGHTTP2_NO_ERROR.rawValue)
         scheduleFlush()
     }
 
     fileprivate func streamClosed(_ streamID: Int32, errorCode: UInt32) {
+        if cachedID == streamID {
+            cachedStream = nil
+            cachedID = 0
+        }
         guard let s = streams.removeValue(forKey: streamID) else { return }
         if streams.isEmpty { idleSince = Monotonic.now() }
         s.streamClosed(errorCode: errorCode)
@@ -459,10 +490,10 @@ nonisolated(unsafe) let serverCallbacks: OpaquePointer = {
         let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch type {
         case NGHTTP2_HEADERS.rawValue:
-            if endStream { c.streams[frame.pointee.hd.stream_id]?.requestFinished = true }
+            if endStream { c.stream(frame.pointee.hd.stream_id)?.requestFinished = true }
             c.headersComplete(frame.pointee.hd.stream_id, endStream: endStream)
         case NGHTTP2_DATA.rawValue:
-            if endStream, let s = c.streams[frame.pointee.hd.stream_id] {
+            if endStream, let s = c.stream(frame.pointee.hd.stream_id) {
                 s.requestFinished = true
                 c.requestEnded(s)
             }

@@ -15,6 +15,7 @@ final class ServerStream: @unchecked Sendable {
     var method = ""
     var path = ""
     var contentType = ""
+    var contentTypeIsGRPC = false
     var timeout: String?
     var userAgent: String?
     var requestEncoding: String?
@@ -226,7 +227,7 @@ final class ServerStream: @unchecked Sendable {
 /// `nghttp2_data_source_read_callback` of every server stream.
 let serverDataRead: nghttp2_data_source_read_callback = { _, streamID, buf, length, flags, _, user in
     let connection = Unmanaged<ServerConnection>.fromOpaque(user!).takeUnretainedValue()
-    guard let stream = connection.streams[streamID], let buf, let flags else {
+    guard let stream = connection.stream(streamID), let buf, let flags else {
         return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue)
     }
     return stream.read(into: buf, length: length, flags: flags)
