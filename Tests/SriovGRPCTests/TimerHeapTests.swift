@@ -1,11 +1,12 @@
 @testable import SriovGRPC
+import SriovTestSupport
 import Testing
 
 /// The event loop's timer heap against a plain sorted-list model.
 struct TimerHeapTests {
     @Test(arguments: [1, 2, 3, 4])
     func randomInsertsCancelsAndExpiriesMatchTheModel(seed: UInt64) {
-        var rng = SplitMix(seed: seed)
+        var rng = SplitMix64(seed: seed)
         var heap = TimerHeap()
         var model: [(deadline: UInt64, id: UInt64)] = []
         let fired = Box()
@@ -54,16 +55,4 @@ struct TimerHeapTests {
     }
 
     final class Box { var ids: [UInt64] = [] }
-
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 }

@@ -1,3 +1,4 @@
+import SriovTestSupport
 import SriovProto
 import Testing
 @testable import SriovRender
