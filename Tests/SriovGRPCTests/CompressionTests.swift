@@ -222,6 +222,32 @@ struct CompressionTests {
         await h.stop()
     }
 
+    @Test func aBombInTheMiddleOfAStreamEndsThatCallOnly() async throws {
+        // Inflated by the handler's task (not the event loop): the handler
+        // sees RESOURCE_EXHAUSTED from its request stream and ends the call.
+        let h = try LoopbackHarness(routes: EchoService().routes)
+        let ch = try h.channel { $0.compression = .gzip() }
+        defer { ch.close() }
+        let other = try await ch.openCall(path: "/test.Echo/Bidi", timeout: .seconds(10))
+        let cs = try await ch.openCall(path: "/test.Echo/ClientStream", timeout: .seconds(10))
+        try await cs.send([1, 2, 3])
+        try? await cs.send([UInt8](repeating: 0, count: 5 * 1024 * 1024))
+        cs.closeSend()
+        do {
+            _ = try await cs.receive()
+            Issue.record("the bomb was accepted")
+        } catch let e as RPCError {
+            #expect(e.code == .resourceExhausted)
+            #expect(e.message.contains("inflates past the receive limit of 4194304 bytes"), "\(e.message)")
+        }
+        // The other stream on the same connection is unaffected.
+        try await other.send([9])
+        #expect(try await other.receive() == [9])
+        other.closeSend()
+        #expect(try await other.receive() == nil)
+        await h.stop()
+    }
+
     @Test func userAgentReachesTheHandler() async throws {
         let h = try LoopbackHarness(routes: EchoService().routes)
         let ch = try h.channel { $0.userAgent = "sriov-agent/test worker-7" }

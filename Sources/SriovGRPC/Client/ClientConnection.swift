@@ -242,8 +242,9 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         call.deframer.append(bytes)
         var accepting = true
         do {
-            while let m = try call.deframer.next() {
-                if !call.inbound.push(m) { accepting = false }
+            // A compressed message is inflated by the reader, off the loop.
+            while let frame = try call.deframer.nextFrame() {
+                if !call.inbound.push(frame.payload, compressed: frame.compressed) { accepting = false }
             }
         } catch let e as MessageFramingError {
             nghttp2_session_consume_stream(session, id, bytes.count + call.heldBackCredit)

@@ -340,7 +340,7 @@ public final class GRPCChannel: Sendable {
             // for the connection took a noticeable part of the budget.
             if timeout - left > .milliseconds(1) { remaining = left }
         }
-        let inbound = MessageQueue(highWater: configuration.inboundHighWater) {}
+        let inbound = MessageQueue(highWater: configuration.inboundHighWater, maxMessageSize: configuration.maxReceiveMessageSize) {}
         let gate = OutboundGate(highWater: configuration.outboundHighWater)
         let call = ClientCall(connection: conn, inbound: inbound, gate: gate, maxMessageSize: configuration.maxReceiveMessageSize)
         let handle = RawClientCall(call: call, loop: conn.loop, compression: configuration.compression)
@@ -400,6 +400,12 @@ public struct RawClientCall: Sendable {
         } catch is CancellationError {
             cancel()
             throw RPCError(code: .cancelled, message: "the call was cancelled by the caller")
+        } catch let e as RPCError {
+            // A response that did not inflate ends the call here; for an
+            // error the server sent, the call is already complete and this
+            // does nothing.
+            loop.execute { [call] in call.connection.cancel(call, error: e) }
+            throw e
         }
     }
 

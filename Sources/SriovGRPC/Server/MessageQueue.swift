@@ -5,9 +5,19 @@ import Synchronization
 /// pulls with ``next()``. When the consumer falls behind by more than
 /// `highWater` bytes, `onDrained` is called once it catches up, so that the
 /// loop can reopen the HTTP/2 flow-control window it held back.
+///
+/// Compressed messages are queued as received and inflated by the consumer,
+/// on its own task: inflating up to 4 MiB on the event loop would delay
+/// every other connection of that loop.
 final class MessageQueue: Sendable {
+    /// A message as received.
+    struct Entry: Sendable {
+        var bytes: [UInt8]
+        var compressed: Bool
+    }
+
     private struct State {
-        var messages: [[UInt8]] = []
+        var messages: [Entry] = []
         var head = 0
         var buffered = 0
         var finished = false
@@ -20,16 +30,19 @@ final class MessageQueue: Sendable {
     struct WaiterBox: Sendable {
         let c: CheckedContinuation<Outcome, any Error>
         init(_ c: CheckedContinuation<Outcome, any Error>) { self.c = c }
-        func resume(returning m: [UInt8]?) { c.resume(returning: .message(m)) }
+        func resume(returning m: Entry?) { c.resume(returning: .message(m)) }
         func resume(throwing e: any Error) { c.resume(throwing: e) }
     }
 
     private let state = Mutex(State())
     let highWater: Int
+    /// The largest inflated message accepted.
+    let maxMessageSize: Int
     private let drainHandler: Mutex<@Sendable () -> Void>
 
-    init(highWater: Int, onDrained: @escaping @Sendable () -> Void) {
+    init(highWater: Int, maxMessageSize: Int = 4 * 1024 * 1024, onDrained: @escaping @Sendable () -> Void) {
         self.highWater = highWater
+        self.maxMessageSize = maxMessageSize
         self.drainHandler = Mutex(onDrained)
     }
 
@@ -45,13 +58,16 @@ final class MessageQueue: Sendable {
     /// Loop side: adds a message. Returns false when the consumer is behind
     /// (the caller should hold back flow-control credit).
     @discardableResult
-    func push(_ message: [UInt8]) -> Bool {
+    func push(_ message: [UInt8], compressed: Bool = false) -> Bool {
+        let entry = Entry(bytes: message, compressed: compressed)
         let (waiter, accepting): (WaiterBox?, Bool) = state.withLock { s in
+            // After a failure nothing more is delivered.
+            if s.error != nil { return (nil, true) }
             if let w = s.waiter {
                 s.waiter = nil
                 return (w, true)
             }
-            s.messages.append(message)
+            s.messages.append(entry)
             s.buffered += message.count + 5
             if s.buffered > highWater {
                 s.throttled = true
@@ -59,7 +75,7 @@ final class MessageQueue: Sendable {
             }
             return (nil, true)
         }
-        waiter?.resume(returning: message)
+        waiter?.resume(returning: entry)
         return accepting
     }
 
@@ -86,8 +102,34 @@ final class MessageQueue: Sendable {
         waiter?.resume(throwing: error)
     }
 
-    /// The next message; nil at the end of the stream.
+    /// The next message (inflated here if it came compressed); nil at the
+    /// end of the stream.
+    ///
+    /// - Throws: the stream's error; RESOURCE_EXHAUSTED or INTERNAL when a
+    ///   compressed message inflates past the limit or not at all (later
+    ///   calls throw the same).
     func next() async throws -> [UInt8]? {
+        try inflated(await nextEntry())
+    }
+
+    private func inflated(_ entry: Entry?) throws -> [UInt8]? {
+        guard let entry else { return nil }
+        guard entry.compressed else { return entry.bytes }
+        do {
+            return try MessageDeframer.inflate(entry.bytes, limit: maxMessageSize)
+        } catch {
+            let e = RPCError(code: error.statusCode, message: error.description)
+            state.withLock { s in
+                s.error = e
+                s.messages.removeAll()
+                s.head = 0
+                s.buffered = 0
+            }
+            throw e
+        }
+    }
+
+    private func nextEntry() async throws -> Entry? {
         while true {
             if let ready = try takeReady() { return ready.value }
             // Wait for a push; `.retry` when one slipped in before the waiter
@@ -116,16 +158,16 @@ final class MessageQueue: Sendable {
         }
     }
 
-    enum Outcome: Sendable { case message([UInt8]?), retry }
+    enum Outcome: Sendable { case message(Entry?), retry }
 
-    private struct Ready { var value: [UInt8]? }
+    private struct Ready { var value: Entry? }
 
     private func takeReady() throws -> Ready? {
         let (result, drained): (Result<Ready?, RPCError>, Bool) = state.withLock { s in
             if s.head < s.messages.count {
                 let m = s.messages[s.head]
                 s.head += 1
-                s.buffered -= m.count + 5
+                s.buffered -= m.bytes.count + 5
                 if s.head == s.messages.count {
                     s.messages.removeAll(keepingCapacity: true)
                     s.head = 0

@@ -290,7 +290,9 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         let context = ServerContext(path: s.path, peer: peer, metadata: s.metadata, deadline: deadline, userAgent: s.userAgent)
         s.context = context
         guard case .async(let handler) = route.handler else { return }
-        let queue = MessageQueue(highWater: server.configuration.limits.initialWindowSize) { [loop, connection = self, id = s.id] in
+        let queue = MessageQueue(
+            highWater: server.configuration.limits.initialWindowSize, maxMessageSize: server.configuration.limits.maxReceiveMessageSize
+        ) { [loop, connection = self, id = s.id] in
             loop.execute { connection.releaseCredit(id) }
         }
         let gate = OutboundGate(highWater: server.configuration.limits.outboundHighWater)
@@ -360,15 +362,19 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         s.deframer.append(bytes)
         var accepting = true
         do {
-            while let message = try s.deframer.next() {
+            while let frame = try s.deframer.nextFrame() {
                 s.requestMessages += 1
-                if s.inbound == nil {
+                if let inbound = s.inbound {
+                    // A compressed message is inflated by the handler's task.
+                    if !inbound.push(frame.payload, compressed: frame.compressed) { accepting = false }
+                } else {
                     if s.requestMessages > 1 {
                         throw RPCError(code: .unimplemented, message: "expected exactly one request message, got more")
                     }
-                    s.inlineRequest = message
-                } else if s.inbound?.push(message) == false {
-                    accepting = false
+                    // Inline handlers run on the loop anyway.
+                    s.inlineRequest = frame.compressed
+                        ? try MessageDeframer.inflate(frame.payload, limit: server.configuration.limits.maxReceiveMessageSize)
+                        : frame.payload
                 }
             }
         } catch let e as MessageFramingError {

@@ -95,11 +95,21 @@ public struct MessageDeframer: Sendable {
         bytes.withUnsafeBytes { append($0) }
     }
 
-    /// The next complete message, nil when more bytes are needed.
+    /// The next complete message, inflated if it was compressed; nil when
+    /// more bytes are needed.
     ///
     /// - Throws: ``MessageFramingError`` as soon as a prefix announces a
-    ///   message over the limit or carries a flag other than 0.
+    ///   message over the limit or carries a flag other than 0 (or 1 on a
+    ///   gzip stream), and when a compressed message does not inflate.
     public mutating func next() throws -> [UInt8]? {
+        guard let frame = try nextFrame() else { return nil }
+        return frame.compressed ? try Self.inflate(frame.payload, limit: maxMessageSize) : frame.payload
+    }
+
+    /// The next complete message as sent: its payload and whether it is
+    /// compressed (left for the reader to ``inflate(_:limit:)`` off the
+    /// event loop). Checks the prefix like ``next()``.
+    public mutating func nextFrame() throws -> (payload: [UInt8], compressed: Bool)? {
         let available = buffer.count - readIndex
         guard available >= 5 else { return nil }
         let flag = buffer[readIndex]
@@ -116,24 +126,7 @@ public struct MessageDeframer: Sendable {
         }
         guard available >= 5 + length else { return nil }
         let start = readIndex + 5
-        let message: [UInt8]
-        if flag == 1 {
-            let inflated = buffer.withUnsafeBytes { raw in
-                Result { () throws(GzipError) in
-                    try Gzip.decompress(UnsafeRawBufferPointer(rebasing: raw[start..<start + length]), limit: maxMessageSize)
-                }
-            }
-            switch inflated {
-            case .success(let m):
-                message = m
-            case .failure(.tooLarge):
-                throw MessageFramingError(code: .decompressedTooLarge, length: length, limit: maxMessageSize)
-            case .failure(let e):
-                throw MessageFramingError(code: .corruptCompressed, length: length, limit: maxMessageSize, detail: e.description)
-            }
-        } else {
-            message = Array(buffer[start..<start + length])
-        }
+        let payload = Array(buffer[start..<start + length])
         readIndex = start + length
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 65_536)
@@ -142,7 +135,22 @@ public struct MessageDeframer: Sendable {
             buffer.removeFirst(readIndex)
             readIndex = 0
         }
-        return message
+        return (payload, flag == 1)
+    }
+
+    /// Inflates a gzip message, refusing to produce more than `limit` bytes.
+    public static func inflate(_ payload: [UInt8], limit: Int) throws(MessageFramingError) -> [UInt8] {
+        let inflated = payload.withUnsafeBytes { raw in
+            Result { () throws(GzipError) in try Gzip.decompress(raw, limit: limit) }
+        }
+        switch inflated {
+        case .success(let m):
+            return m
+        case .failure(.tooLarge):
+            throw MessageFramingError(code: .decompressedTooLarge, length: payload.count, limit: limit)
+        case .failure(let e):
+            throw MessageFramingError(code: .corruptCompressed, length: payload.count, limit: limit, detail: e.description)
+        }
     }
 
     /// Checks the end of the stream: throws when a partial message remains.
