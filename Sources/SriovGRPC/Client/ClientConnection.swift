@@ -14,8 +14,6 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
     var keepalive: ClientKeepalive?
     /// Called when the server answers our PINGs with `too_many_pings`.
     var onTooManyPings: (() -> Void)?
-    private var keepaliveTimer: UInt64?
-    private var pingAckTimer: UInt64?
     /// Fails the attempt when the connection is not ready in time.
     var connectTimer: UInt64?
     var ready = false
@@ -63,9 +61,7 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
 
     override func connectionClosed() {
         usableFlag.store(false, ordering: .releasing)
-        for t in [keepaliveTimer, pingAckTimer, connectTimer] { if let t { loop.cancelTimer(t) } }
-        keepaliveTimer = nil
-        pingAckTimer = nil
+        if let t = connectTimer { loop.cancelTimer(t) }
         connectTimer = nil
         if let r = onReady {
             onReady = nil
@@ -150,32 +146,19 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
 
     private func scheduleKeepalive() {
         guard let k = keepalive else { return }
-        // Strong: connectionClosed cancels the timers (a weak reference would
-        // slow every retain and release of the connection).
-        keepaliveTimer = loop.schedule(after: nanos(k.interval)) { [self] in keepaliveTick() }
+        scheduleKeepalive(after: nanos(k.interval)) { [self] in keepaliveTick() }
     }
 
     /// Sends a PING when calls are open (or always, if permitted) and no
     /// PING is outstanding; the connection fails when its ACK is late.
     private func keepaliveTick() {
-        keepaliveTimer = nil
-        guard state == .active, let k = keepalive, let session else { return }
-        if pingAckTimer == nil && (!calls.isEmpty || k.permitWithoutCalls) {
-            nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
-            scheduleFlush()
-            pingAckTimer = loop.schedule(after: nanos(k.timeout)) { [self] in
-                pingAckTimer = nil
+        guard state == .active, let k = keepalive else { return }
+        if !calls.isEmpty || k.permitWithoutCalls {
+            sendKeepalivePing(timeout: k.timeout) { [self] in
                 fail("keepalive: the server did not acknowledge a PING within \(k.timeout)")
             }
         }
         scheduleKeepalive()
-    }
-
-    fileprivate func pingAcknowledged() {
-        if let t = pingAckTimer {
-            loop.cancelTimer(t)
-            pingAckTimer = nil
-        }
     }
 
     // MARK: - nghttp2 events
@@ -285,8 +268,7 @@ final class ClientConnection: HTTP2Connection, @unchecked Sendable {
         if errorCode == NGHTTP2_ENHANCE_YOUR_CALM.rawValue && debug == "too_many_pings" {
             // No more PINGs on this connection; the next one uses twice the interval.
             keepalive = nil
-            if let t = keepaliveTimer { loop.cancelTimer(t) }
-            keepaliveTimer = nil
+            stopKeepalive()
             onTooManyPings?()
         }
         let c = onClosed
@@ -328,7 +310,7 @@ nonisolated(unsafe) let clientCallbacks: OpaquePointer = {
         case NGHTTP2_DATA.rawValue:
             if endStream { c.headersComplete(frame.pointee.hd.stream_id, endStream: true) }
         case NGHTTP2_PING.rawValue:
-            if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 { c.pingAcknowledged() }
+            if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) != 0 { c.keepalivePingAcknowledged() }
         case NGHTTP2_GOAWAY.rawValue:
             let g = frame.pointee.goaway
             let debug = g.opaque_data.map { String(decoding: UnsafeBufferPointer(start: $0, count: g.opaque_data_len), as: UTF8.self) } ?? ""

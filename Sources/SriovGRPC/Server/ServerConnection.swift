@@ -17,8 +17,6 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     var peer: PeerIdentity
     private var pingStrikes = 0
     private var lastPingAt: UInt64 = 0
-    private var keepaliveTimer: UInt64?
-    private var pingAckTimer: UInt64?
     /// When the last call ended (or the connection opened): the idle
     /// timeout counts from here, whatever PINGs come and go since.
     private var idleSince = Monotonic.now()
@@ -59,14 +57,10 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         // Open the connection window wide: per-stream windows do the throttling.
         nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(limits.connectionWindowSize))
         if draining { goAway() }
-        if let interval = limits.keepaliveInterval { scheduleKeepalive(after: nanos(interval)) }
+        if let interval = limits.keepaliveInterval { scheduleKeepalive(after: nanos(interval)) { [self] in keepaliveTick() } }
     }
 
     override func connectionClosed() {
-        if let t = keepaliveTimer { loop.cancelTimer(t) }
-        if let t = pingAckTimer { loop.cancelTimer(t) }
-        keepaliveTimer = nil
-        pingAckTimer = nil
         let all = streams
         streams.removeAll()
         cachedStream = nil
@@ -126,42 +120,23 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
 
     // MARK: - keepalive
 
-    private func scheduleKeepalive(after delay: UInt64) {
-        // Strong: a weak reference would give the connection a side table and
-        // slow every retain and release of it; connectionClosed cancels the timers.
-        keepaliveTimer = loop.schedule(after: delay) { [self] in keepaliveTick() }
-    }
-
     /// PINGs a connection silent for the keepalive interval; closes it when
     /// the ACK does not come within the keepalive timeout.
     private func keepaliveTick() {
-        keepaliveTimer = nil
         let limits = server.configuration.limits
-        guard state == .active, let session, let interval = limits.keepaliveInterval.map(nanos) else { return }
+        guard state == .active, let interval = limits.keepaliveInterval.map(nanos) else { return }
         let silent = Monotonic.now() &- lastActivity
         if silent < interval {
-            scheduleKeepalive(after: interval - silent)
+            scheduleKeepalive(after: interval - silent) { [self] in keepaliveTick() }
             return
         }
-        if pingAckTimer == nil {
-            nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
-            server.metrics.keepalivePings.add(1, ordering: .relaxed)
-            scheduleFlush()
-            let timeout = limits.keepaliveTimeout
-            pingAckTimer = loop.schedule(after: nanos(timeout)) { [self] in
-                pingAckTimer = nil
-                server.keepaliveTimedOut(self)
-                forceClose(reason: "keepalive: the client did not acknowledge a PING within \(timeout)")
-            }
+        let timeout = limits.keepaliveTimeout
+        let sent = sendKeepalivePing(timeout: timeout) { [self] in
+            server.keepaliveTimedOut(self)
+            forceClose(reason: "keepalive: the client did not acknowledge a PING within \(timeout)")
         }
-        scheduleKeepalive(after: interval)
-    }
-
-    fileprivate func pingAcknowledged() {
-        if let t = pingAckTimer {
-            loop.cancelTimer(t)
-            pingAckTimer = nil
-        }
+        if sent { server.metrics.keepalivePings.add(1, ordering: .relaxed) }
+        scheduleKeepalive(after: interval) { [self] in keepaliveTick() }
     }
 
     // MARK: - nghttp2 events
@@ -504,7 +479,7 @@ nonisolated(unsafe) let serverCallbacks: OpaquePointer = {
                 c.requestEnded(s)
             }
         case NGHTTP2_PING.rawValue:
-            if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 { c.ping() } else { c.pingAcknowledged() }
+            if frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 { c.ping() } else { c.keepalivePingAcknowledged() }
         default: break
         }
         return 0

@@ -36,6 +36,8 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
     var lastActivity = Monotonic.now()
     /// Why the connection closed or failed, for logs and errors.
     var failure: String?
+    private var keepaliveTimer: UInt64?
+    private var pingAckTimer: UInt64?
 
     init(loop: EventLoop, fd: Int32, tls: TLSContext?, isServer: Bool) throws {
         self.loop = loop
@@ -68,6 +70,49 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
         } else {
             if !isServer { driveHandshake() }
         }
+    }
+
+    // MARK: - keepalive PINGs
+
+    // The timer closures hold the connection strongly (a weak reference
+    // would slow every retain and release of it); `fail` cancels them.
+
+    /// Runs `tick` after `delay` nanoseconds, replacing a pending tick.
+    func scheduleKeepalive(after delay: UInt64, _ tick: @escaping () -> Void) {
+        if let t = keepaliveTimer { loop.cancelTimer(t) }
+        keepaliveTimer = loop.schedule(after: delay) { [self] in
+            keepaliveTimer = nil
+            tick()
+        }
+    }
+
+    /// Sends a PING unless one is outstanding; when its ACK does not come
+    /// within `timeout`, runs `onTimeout`. Returns whether a PING went out.
+    @discardableResult
+    func sendKeepalivePing(timeout: Duration, onTimeout: @escaping () -> Void) -> Bool {
+        guard pingAckTimer == nil, state == .active, let session else { return false }
+        nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+        scheduleFlush()
+        pingAckTimer = loop.schedule(after: nanos(timeout)) { [self] in
+            pingAckTimer = nil
+            onTimeout()
+        }
+        return true
+    }
+
+    /// A PING ACK arrived.
+    func keepalivePingAcknowledged() {
+        if let t = pingAckTimer {
+            loop.cancelTimer(t)
+            pingAckTimer = nil
+        }
+    }
+
+    /// Stops keepalive: no more ticks, no pending ACK deadline.
+    func stopKeepalive() {
+        for t in [keepaliveTimer, pingAckTimer] { if let t { loop.cancelTimer(t) } }
+        keepaliveTimer = nil
+        pingAckTimer = nil
     }
 
     // MARK: - subclass hooks
@@ -290,6 +335,7 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
         guard state != .closed else { return }
         if failure == nil { failure = reason }
         state = .closed
+        stopKeepalive()
         loop.deregister(fd: fd)
         if let ssl, reason == nil { SSL_shutdown(ssl) }
         Glibc.close(fd)
