@@ -147,24 +147,28 @@ public final class GRPCChannel: Sendable {
                 case .wait:
                     break
                 case .waitAndRetry(let delay):
-                    let wait = nanos(max(delay, .zero))
-                    loop.execute { [weak self] in
-                        self?.loop.schedule(after: wait) { [weak self] in self?.backgroundReconnect() }
-                    }
+                    schedule(after: delay) { $0.backgroundReconnect() }
                 }
                 if let deadline {
-                    let wait = nanos(max(deadline - ContinuousClock.now, .zero))
-                    let target = configuration.target.description
-                    loop.execute { [weak self] in
-                        self?.loop.schedule(after: wait) { [weak self] in
-                            self?.dropWaiter(id, RPCError(code: .deadlineExceeded, message: "the deadline expired while waiting for a connection to \(target)"))
-                        }
+                    schedule(after: deadline - ContinuousClock.now) {
+                        $0.dropWaiter(id, RPCError(code: .deadlineExceeded, message: "the deadline expired while waiting for a connection to \($0.configuration.target)"))
                     }
                 }
                 if Task.isCancelled { dropWaiter(id, RPCError(code: .cancelled, message: "the call was cancelled by the caller")) }
             }
         } onCancel: {
             dropWaiter(id, RPCError(code: .cancelled, message: "the call was cancelled by the caller"))
+        }
+    }
+
+    /// Runs `action` on the channel's loop after `delay`, from any thread,
+    /// unless the channel is gone by then.
+    private func schedule(after delay: Duration, _ action: @escaping @Sendable (GRPCChannel) -> Void) {
+        let wait = nanos(max(delay, .zero))
+        loop.execute { [weak self] in
+            self?.loop.schedule(after: wait) { [weak self] in
+                if let self { action(self) }
+            }
         }
     }
 
@@ -301,7 +305,7 @@ public final class GRPCChannel: Sendable {
             }
         }
         if let retryAfter {
-            loop.schedule(after: nanos(retryAfter)) { [weak self] in self?.backgroundReconnect() }
+            schedule(after: retryAfter) { $0.backgroundReconnect() }
         }
     }
 
