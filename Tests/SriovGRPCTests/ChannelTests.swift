@@ -16,7 +16,7 @@ struct ChannelTests {
     }
 
     static func channel(port: Int, certs: CertificateDirectory, backoff: ConnectionBackoff = fastBackoff) throws -> GRPCChannel {
-        let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
+        let tls = certs.clientTLS()
         var config = ClientConfiguration(target: .host("127.0.0.1", port: port), security: .tls(tls))
         config.backoff = backoff
         return try GRPCChannel(configuration: config)
@@ -56,8 +56,7 @@ struct ChannelTests {
         defer { ch.close() }
         // Nothing listens yet: attempts fail every 200 ms to 1 s.
         let waiting = Task { try await ch.unaryRaw(path: "/test.Echo/Unary", [7], timeout: .seconds(30), waitForReady: true) }
-        for _ in 0..<500 where ch.connectivity != .transientFailure { try await Task.sleep(for: .milliseconds(10)) }
-        #expect(ch.connectivity == .transientFailure)
+        #expect(try await eventually { ch.connectivity == .transientFailure })
         try await Task.sleep(for: .milliseconds(500))
         let h = try LoopbackHarness(routes: EchoService().routes, port: port)
         #expect(try await waiting.value == [7])
@@ -115,7 +114,7 @@ struct ChannelTests {
         #expect(try await ch.unaryRaw(path: "/test.Echo/Unary", [1], timeout: .seconds(5)) == [1])
         #expect(ch.connectivity == .ready)
         await first.stop()
-        for _ in 0..<250 where ch.connectivity == .ready { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(try await eventually { ch.connectivity != .ready })
         #expect(ch.connectivity == .idle)
         let restarted = Task {
             try await Task.sleep(for: .milliseconds(500))

@@ -30,7 +30,7 @@ struct InteropTests {
         let certs = try CertificateDirectory.shared()
         let peer = try await PythonPeer.start("grpc_server.py", [certs.path("ca.crt"), certs.path("controller.crt"), certs.path("controller.key")] + (gzip ? ["gzip"] : []))
         defer { peer.stop() }
-        let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
+        let tls = certs.clientTLS()
         var config = ClientConfiguration(target: .host("127.0.0.1", port: peer.port), security: .tls(tls))
         if gzip { config.compression = .gzip() }
         let ch = try GRPCChannel(configuration: config)

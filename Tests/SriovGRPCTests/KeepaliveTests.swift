@@ -6,16 +6,6 @@ import Testing
 /// for a peer that hangs or a link that dies without closing the socket.
 @Suite(.timeLimit(.minutes(2)), .serialized)
 struct KeepaliveTests {
-    /// Polls `condition` every 20 ms for up to `limit`.
-    func eventually(_ limit: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
-        let end = ContinuousClock.now + limit
-        while ContinuousClock.now < end {
-            if condition() { return true }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return condition()
-    }
-
     /// A server that tolerates frequent client PINGs.
     static var lenientLimits: ServerConfiguration.Limits {
         var l = ServerConfiguration.Limits()

@@ -15,7 +15,7 @@ struct TransportTests {
                 certificatePath: certs.path("controller.crt"), privateKeyPath: certs.path("controller.key"), trustRootsPath: certs.path("ca.crt")))),
             routes: echo.routes, logger: .init(label: "t"))
         let port = try server.start()
-        let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
+        let tls = certs.clientTLS()
         let ch = try GRPCChannel(configuration: ClientConfiguration(target: .host("::1", port: port), security: .tls(tls)))
         #expect(try await ch.unaryRaw(path: "/test.Echo/Unary", [6]) == [6])
         ch.close()
@@ -30,7 +30,7 @@ struct TransportTests {
                 certificatePath: certs.path("controller.crt"), privateKeyPath: certs.path("controller.key"), trustRootsPath: certs.path("ca.crt")))),
             routes: echo.routes, logger: .init(label: "t"))
         try server.start()
-        let tls = TLSConfiguration(certificatePath: certs.path("node-n1.crt"), privateKeyPath: certs.path("node-n1.key"), trustRootsPath: certs.path("ca.crt"))
+        let tls = certs.clientTLS()
         let ch = try GRPCChannel(configuration: ClientConfiguration(target: .unix(path), security: .tls(tls, serverName: "localhost")))
         #expect(try await ch.unaryRaw(path: "/test.Echo/Whoami", []) == Array("spiffe://sriov.local/node/n1".utf8))
         ch.close()

@@ -39,9 +39,7 @@ final class LoopbackHarness: Sendable {
         if plaintext {
             config = ClientConfiguration(target: .host(host, port: port ?? self.port), security: .insecurePlaintext)
         } else {
-            let tls = TLSConfiguration(
-                certificatePath: identity.map { certs.path("\($0).crt") }, privateKeyPath: identity.map { certs.path("\($0).key") },
-                trustRootsPath: trustRoots ?? certs.path("ca.crt"))
+            let tls = certs.clientTLS(identity: identity, trustRoots: trustRoots)
             config = ClientConfiguration(target: .host(host, port: port ?? self.port), security: .tls(tls, serverName: serverName))
         }
         configure(&config)
@@ -56,6 +54,14 @@ struct CertificateDirectory: Sendable {
     let directory: String
 
     func path(_ name: String) -> String { directory + "/" + name }
+
+    /// Client TLS presenting `identity` (a certificate base name such as
+    /// `node-n1`; nil for none), trusting `trustRoots` (default this CA).
+    func clientTLS(identity: String? = "node-n1", trustRoots: String? = nil) -> TLSConfiguration {
+        TLSConfiguration(
+            certificatePath: identity.map { path("\($0).crt") }, privateKeyPath: identity.map { path("\($0).key") },
+            trustRootsPath: trustRoots ?? path("ca.crt"))
+    }
 
     static let repoRoot: String = {
         var url = URL(fileURLWithPath: #filePath)
@@ -86,4 +92,14 @@ struct CertificateDirectory: Sendable {
 
     /// One directory shared by the tests of this process.
     static func shared() throws -> CertificateDirectory { try cached.get() }
+}
+
+/// Polls `condition` every 20 ms for up to `limit`; its last value.
+func eventually(_ limit: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
+    let end = ContinuousClock.now + limit
+    while ContinuousClock.now < end {
+        if condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return condition()
 }
