@@ -78,38 +78,41 @@ public enum ProtoFileRegistry {
                 """),
         ProtoFile(
             name: "sriov/v1/nodestate.proto",
-            dependencies: ["sriov/v1/meta.proto"],
+            dependencies: ["google/protobuf/timestamp.proto", "sriov/v1/meta.proto"],
             symbols: ["sriov.v1.Interface", "sriov.v1.InterfaceExt", "sriov.v1.SriovNetworkNodeState", "sriov.v1.SriovNetworkNodeStateSpec", "sriov.v1.SriovNetworkNodeStateStatus", "sriov.v1.System", "sriov.v1.VfGroup", "sriov.v1.VirtualFunction"],
             services: [],
             descriptorBase64: """
-                Chhzcmlvdi92MS9ub2Rlc3RhdGUucHJvdG8SCHNyaW92LnYxGhNzcmlvdi92MS9tZXRhLnByb3RvItMBCgdWZkdyb3VwEiMKDXJl
-                c291cmNlX25hbWUYASABKAlSDHJlc291cmNlTmFtZRIfCgtkZXZpY2VfdHlwZRgCIAEoCVIKZGV2aWNlVHlwZRIZCgh2Zl9yYW5n
-                ZRgDIAEoCVIHdmZSYW5nZRIfCgtwb2xpY3lfbmFtZRgEIAEoCVIKcG9saWN5TmFtZRIQCgNtdHUYBSABKAVSA210dRIXCgdpc19y
-                ZG1hGAYgASgIUgZpc1JkbWESGwoJdmRwYV90eXBlGAcgASgJUgh2ZHBhVHlwZSKLAgoJSW50ZXJmYWNlEh8KC3BjaV9hZGRyZXNz
-                GAEgASgJUgpwY2lBZGRyZXNzEhcKB251bV92ZnMYAiABKAVSBm51bVZmcxIQCgNtdHUYAyABKAVSA210dRISCgRuYW1lGAQgASgJ
-                UgRuYW1lEhsKCWxpbmtfdHlwZRgFIAEoCVIIbGlua1R5cGUSIgoNZV9zd2l0Y2hfbW9kZRgGIAEoCVILZVN3aXRjaE1vZGUSLQoS
-                ZXh0ZXJuYWxseV9tYW5hZ2VkGAcgASgIUhFleHRlcm5hbGx5TWFuYWdlZBIuCgl2Zl9ncm91cHMYCCADKAsyES5zcmlvdi52MS5W
-                Zkdyb3VwUgh2Zkdyb3VwcyIlCgZTeXN0ZW0SGwoJcmRtYV9tb2RlGAEgASgJUghyZG1hTW9kZSJ6ChlTcmlvdk5ldHdvcmtOb2Rl
-                U3RhdGVTcGVjEjMKCmludGVyZmFjZXMYASADKAsyEy5zcmlvdi52MS5JbnRlcmZhY2VSCmludGVyZmFjZXMSKAoGc3lzdGVtGAIg
-                ASgLMhAuc3Jpb3YudjEuU3lzdGVtUgZzeXN0ZW0i2AIKD1ZpcnR1YWxGdW5jdGlvbhISCgRuYW1lGAEgASgJUgRuYW1lEhAKA21h
-                YxgCIAEoCVIDbWFjEhoKCGFzc2lnbmVkGAMgASgJUghhc3NpZ25lZBIWCgZkcml2ZXIYBCABKAlSBmRyaXZlchIfCgtwY2lfYWRk
-                cmVzcxgFIAEoCVIKcGNpQWRkcmVzcxIWCgZ2ZW5kb3IYBiABKAlSBnZlbmRvchIbCglkZXZpY2VfaWQYByABKAlSCGRldmljZUlk
-                EhIKBHZsYW4YCCABKAVSBHZsYW4SEAoDbXR1GAkgASgFUgNtdHUSEwoFdmZfaWQYCiABKAVSBHZmSWQSGwoJdmRwYV90eXBlGAsg
-                ASgJUgh2ZHBhVHlwZRIpChByZXByZXNlbnRvcl9uYW1lGAwgASgJUg9yZXByZXNlbnRvck5hbWUSEgoEZ3VpZBgNIAEoCVIEZ3Vp
-                ZCKLBAoMSW50ZXJmYWNlRXh0EhIKBG5hbWUYASABKAlSBG5hbWUSEAoDbWFjGAIgASgJUgNtYWMSFgoGZHJpdmVyGAMgASgJUgZk
-                cml2ZXISHwoLcGNpX2FkZHJlc3MYBCABKAlSCnBjaUFkZHJlc3MSFgoGdmVuZG9yGAUgASgJUgZ2ZW5kb3ISGwoJZGV2aWNlX2lk
-                GAYgASgJUghkZXZpY2VJZBIdCgpuZXRfZmlsdGVyGAcgASgJUgluZXRGaWx0ZXISEAoDbXR1GAggASgFUgNtdHUSFwoHbnVtX3Zm
-                cxgJIAEoBVIGbnVtVmZzEh0KCmxpbmtfc3BlZWQYCiABKAlSCWxpbmtTcGVlZBIbCglsaW5rX3R5cGUYCyABKAlSCGxpbmtUeXBl
-                EigKEGxpbmtfYWRtaW5fc3RhdGUYDCABKAlSDmxpbmtBZG1pblN0YXRlEiIKDWVfc3dpdGNoX21vZGUYDSABKAlSC2VTd2l0Y2hN
-                b2RlEi0KEmV4dGVybmFsbHlfbWFuYWdlZBgOIAEoCFIRZXh0ZXJuYWxseU1hbmFnZWQSGgoIdG90YWx2ZnMYDyABKAVSCHRvdGFs
-                dmZzEhsKCWFsdF9uYW1lcxgQIAMoCVIIYWx0TmFtZXMSKwoDdmZzGBEgAygLMhkuc3Jpb3YudjEuVmlydHVhbEZ1bmN0aW9uUgN2
-                ZnMi+QEKG1NyaW92TmV0d29ya05vZGVTdGF0ZVN0YXR1cxI2CgppbnRlcmZhY2VzGAEgAygLMhYuc3Jpb3YudjEuSW50ZXJmYWNl
-                RXh0UgppbnRlcmZhY2VzEigKBnN5c3RlbRgCIAEoCzIQLnNyaW92LnYxLlN5c3RlbVIGc3lzdGVtEh8KC3N5bmNfc3RhdHVzGAMg
-                ASgJUgpzeW5jU3RhdHVzEiYKD2xhc3Rfc3luY19lcnJvchgEIAEoCVINbGFzdFN5bmNFcnJvchIvChNvYnNlcnZlZF9nZW5lcmF0
-                aW9uGAUgASgDUhJvYnNlcnZlZEdlbmVyYXRpb24iwQEKFVNyaW92TmV0d29ya05vZGVTdGF0ZRIwCghtZXRhZGF0YRgBIAEoCzIU
-                LnNyaW92LnYxLk9iamVjdE1ldGFSCG1ldGFkYXRhEjcKBHNwZWMYAiABKAsyIy5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlU3Rh
-                dGVTcGVjUgRzcGVjEj0KBnN0YXR1cxgDIAEoCzIlLnNyaW92LnYxLlNyaW92TmV0d29ya05vZGVTdGF0ZVN0YXR1c1IGc3RhdHVz
-                YgZwcm90bzM=
+                Chhzcmlvdi92MS9ub2Rlc3RhdGUucHJvdG8SCHNyaW92LnYxGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvGhNzcmlv
+                di92MS9tZXRhLnByb3RvItMBCgdWZkdyb3VwEiMKDXJlc291cmNlX25hbWUYASABKAlSDHJlc291cmNlTmFtZRIfCgtkZXZpY2Vf
+                dHlwZRgCIAEoCVIKZGV2aWNlVHlwZRIZCgh2Zl9yYW5nZRgDIAEoCVIHdmZSYW5nZRIfCgtwb2xpY3lfbmFtZRgEIAEoCVIKcG9s
+                aWN5TmFtZRIQCgNtdHUYBSABKAVSA210dRIXCgdpc19yZG1hGAYgASgIUgZpc1JkbWESGwoJdmRwYV90eXBlGAcgASgJUgh2ZHBh
+                VHlwZSKLAgoJSW50ZXJmYWNlEh8KC3BjaV9hZGRyZXNzGAEgASgJUgpwY2lBZGRyZXNzEhcKB251bV92ZnMYAiABKAVSBm51bVZm
+                cxIQCgNtdHUYAyABKAVSA210dRISCgRuYW1lGAQgASgJUgRuYW1lEhsKCWxpbmtfdHlwZRgFIAEoCVIIbGlua1R5cGUSIgoNZV9z
+                d2l0Y2hfbW9kZRgGIAEoCVILZVN3aXRjaE1vZGUSLQoSZXh0ZXJuYWxseV9tYW5hZ2VkGAcgASgIUhFleHRlcm5hbGx5TWFuYWdl
+                ZBIuCgl2Zl9ncm91cHMYCCADKAsyES5zcmlvdi52MS5WZkdyb3VwUgh2Zkdyb3VwcyIlCgZTeXN0ZW0SGwoJcmRtYV9tb2RlGAEg
+                ASgJUghyZG1hTW9kZSJ6ChlTcmlvdk5ldHdvcmtOb2RlU3RhdGVTcGVjEjMKCmludGVyZmFjZXMYASADKAsyEy5zcmlvdi52MS5J
+                bnRlcmZhY2VSCmludGVyZmFjZXMSKAoGc3lzdGVtGAIgASgLMhAuc3Jpb3YudjEuU3lzdGVtUgZzeXN0ZW0i2AIKD1ZpcnR1YWxG
+                dW5jdGlvbhISCgRuYW1lGAEgASgJUgRuYW1lEhAKA21hYxgCIAEoCVIDbWFjEhoKCGFzc2lnbmVkGAMgASgJUghhc3NpZ25lZBIW
+                CgZkcml2ZXIYBCABKAlSBmRyaXZlchIfCgtwY2lfYWRkcmVzcxgFIAEoCVIKcGNpQWRkcmVzcxIWCgZ2ZW5kb3IYBiABKAlSBnZl
+                bmRvchIbCglkZXZpY2VfaWQYByABKAlSCGRldmljZUlkEhIKBHZsYW4YCCABKAVSBHZsYW4SEAoDbXR1GAkgASgFUgNtdHUSEwoF
+                dmZfaWQYCiABKAVSBHZmSWQSGwoJdmRwYV90eXBlGAsgASgJUgh2ZHBhVHlwZRIpChByZXByZXNlbnRvcl9uYW1lGAwgASgJUg9y
+                ZXByZXNlbnRvck5hbWUSEgoEZ3VpZBgNIAEoCVIEZ3VpZCKLBAoMSW50ZXJmYWNlRXh0EhIKBG5hbWUYASABKAlSBG5hbWUSEAoD
+                bWFjGAIgASgJUgNtYWMSFgoGZHJpdmVyGAMgASgJUgZkcml2ZXISHwoLcGNpX2FkZHJlc3MYBCABKAlSCnBjaUFkZHJlc3MSFgoG
+                dmVuZG9yGAUgASgJUgZ2ZW5kb3ISGwoJZGV2aWNlX2lkGAYgASgJUghkZXZpY2VJZBIdCgpuZXRfZmlsdGVyGAcgASgJUgluZXRG
+                aWx0ZXISEAoDbXR1GAggASgFUgNtdHUSFwoHbnVtX3ZmcxgJIAEoBVIGbnVtVmZzEh0KCmxpbmtfc3BlZWQYCiABKAlSCWxpbmtT
+                cGVlZBIbCglsaW5rX3R5cGUYCyABKAlSCGxpbmtUeXBlEigKEGxpbmtfYWRtaW5fc3RhdGUYDCABKAlSDmxpbmtBZG1pblN0YXRl
+                EiIKDWVfc3dpdGNoX21vZGUYDSABKAlSC2VTd2l0Y2hNb2RlEi0KEmV4dGVybmFsbHlfbWFuYWdlZBgOIAEoCFIRZXh0ZXJuYWxs
+                eU1hbmFnZWQSGgoIdG90YWx2ZnMYDyABKAVSCHRvdGFsdmZzEhsKCWFsdF9uYW1lcxgQIAMoCVIIYWx0TmFtZXMSKwoDdmZzGBEg
+                AygLMhkuc3Jpb3YudjEuVmlydHVhbEZ1bmN0aW9uUgN2ZnMi0gMKG1NyaW92TmV0d29ya05vZGVTdGF0ZVN0YXR1cxI2CgppbnRl
+                cmZhY2VzGAEgAygLMhYuc3Jpb3YudjEuSW50ZXJmYWNlRXh0UgppbnRlcmZhY2VzEigKBnN5c3RlbRgCIAEoCzIQLnNyaW92LnYx
+                LlN5c3RlbVIGc3lzdGVtEh8KC3N5bmNfc3RhdHVzGAMgASgJUgpzeW5jU3RhdHVzEiYKD2xhc3Rfc3luY19lcnJvchgEIAEoCVIN
+                bGFzdFN5bmNFcnJvchIvChNvYnNlcnZlZF9nZW5lcmF0aW9uGAUgASgDUhJvYnNlcnZlZEdlbmVyYXRpb24SQAoObGFzdF9zZWVu
+                X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wUgxsYXN0U2VlblRpbWUSVgoLbm9kZV9sYWJlbHMYByADKAsy
+                NS5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlU3RhdGVTdGF0dXMuTm9kZUxhYmVsc0VudHJ5Ugpub2RlTGFiZWxzGj0KD05vZGVM
+                YWJlbHNFbnRyeRIQCgNrZXkYASABKAlSA2tleRIUCgV2YWx1ZRgCIAEoCVIFdmFsdWU6AjgBIsEBChVTcmlvdk5ldHdvcmtOb2Rl
+                U3RhdGUSMAoIbWV0YWRhdGEYASABKAsyFC5zcmlvdi52MS5PYmplY3RNZXRhUghtZXRhZGF0YRI3CgRzcGVjGAIgASgLMiMuc3Jp
+                b3YudjEuU3Jpb3ZOZXR3b3JrTm9kZVN0YXRlU3BlY1IEc3BlYxI9CgZzdGF0dXMYAyABKAsyJS5zcmlvdi52MS5Tcmlvdk5ldHdv
+                cmtOb2RlU3RhdGVTdGF0dXNSBnN0YXR1c2IGcHJvdG8z
                 """),
         ProtoFile(
             name: "sriov/v1/agent.proto",
@@ -192,7 +195,7 @@ public enum ProtoFileRegistry {
         ProtoFile(
             name: "sriov/v1/operator.proto",
             dependencies: ["sriov/v1/policy.proto", "sriov/v1/network.proto", "sriov/v1/nodestate.proto"],
-            symbols: ["sriov.v1.ApplyNetworkRequest", "sriov.v1.ApplyNetworkResponse", "sriov.v1.ApplyPolicyRequest", "sriov.v1.ApplyPolicyResponse", "sriov.v1.DeleteRequest", "sriov.v1.DeleteResponse", "sriov.v1.DryRunPolicyRequest", "sriov.v1.DryRunPolicyResponse", "sriov.v1.GetRequest", "sriov.v1.InterfaceChange", "sriov.v1.ListNetworksResponse", "sriov.v1.ListNodeStatesResponse", "sriov.v1.ListPoliciesResponse", "sriov.v1.ListRequest", "sriov.v1.NodeChange", "sriov.v1.NodeStateEvent", "sriov.v1.NodeStateEvent.Type", "sriov.v1.Operator", "sriov.v1.Operator.ApplyNetwork", "sriov.v1.Operator.ApplyPolicy", "sriov.v1.Operator.DeleteNetwork", "sriov.v1.Operator.DeletePolicy", "sriov.v1.Operator.DryRunPolicy", "sriov.v1.Operator.GetNetwork", "sriov.v1.Operator.GetNodeState", "sriov.v1.Operator.GetPolicy", "sriov.v1.Operator.ListNetworks", "sriov.v1.Operator.ListNodeStates", "sriov.v1.Operator.ListPolicies", "sriov.v1.Operator.WatchNodeStates", "sriov.v1.PolicyConflict", "sriov.v1.WatchRequest"],
+            symbols: ["sriov.v1.ApplyNetworkRequest", "sriov.v1.ApplyNetworkResponse", "sriov.v1.ApplyPolicyRequest", "sriov.v1.ApplyPolicyResponse", "sriov.v1.DeleteRequest", "sriov.v1.DeleteResponse", "sriov.v1.DryRunPolicyRequest", "sriov.v1.DryRunPolicyResponse", "sriov.v1.GetRequest", "sriov.v1.InterfaceChange", "sriov.v1.ListNetworksResponse", "sriov.v1.ListNodeStatesResponse", "sriov.v1.ListPoliciesResponse", "sriov.v1.ListRenderedResponse", "sriov.v1.ListRequest", "sriov.v1.NodeChange", "sriov.v1.NodeStateEvent", "sriov.v1.NodeStateEvent.Type", "sriov.v1.Operator", "sriov.v1.Operator.ApplyNetwork", "sriov.v1.Operator.ApplyPolicy", "sriov.v1.Operator.DeleteNetwork", "sriov.v1.Operator.DeleteNodeState", "sriov.v1.Operator.DeletePolicy", "sriov.v1.Operator.DryRunPolicy", "sriov.v1.Operator.GetNetwork", "sriov.v1.Operator.GetNodeState", "sriov.v1.Operator.GetPolicy", "sriov.v1.Operator.ListNetworks", "sriov.v1.Operator.ListNodeStates", "sriov.v1.Operator.ListPolicies", "sriov.v1.Operator.ListRendered", "sriov.v1.Operator.WatchNodeStates", "sriov.v1.Operator.WatchRendered", "sriov.v1.PolicyConflict", "sriov.v1.RenderedEvent", "sriov.v1.RenderedObject", "sriov.v1.WatchRequest"],
             services: ["sriov.v1.Operator"],
             descriptorBase64: """
                 Chdzcmlvdi92MS9vcGVyYXRvci5wcm90bxIIc3Jpb3YudjEaFXNyaW92L3YxL3BvbGljeS5wcm90bxoWc3Jpb3YvdjEvbmV0d29y
@@ -229,18 +232,28 @@ public enum ProtoFileRegistry {
                 cGNpX2FkZHJlc3MYBSABKAlSCnBjaUFkZHJlc3MSGAoHbWVzc2FnZRgGIAEoCVIHbWVzc2FnZSKrAQoURHJ5UnVuUG9saWN5UmVz
                 cG9uc2USLgoHY2hhbmdlcxgBIAMoCzIULnNyaW92LnYxLk5vZGVDaGFuZ2VSB2NoYW5nZXMSNgoJY29uZmxpY3RzGAIgAygLMhgu
                 c3Jpb3YudjEuUG9saWN5Q29uZmxpY3RSCWNvbmZsaWN0cxIrChF2YWxpZGF0aW9uX2Vycm9ycxgDIAMoCVIQdmFsaWRhdGlvbkVy
-                cm9yczLjBgoIT3BlcmF0b3ISSgoLQXBwbHlQb2xpY3kSHC5zcmlvdi52MS5BcHBseVBvbGljeVJlcXVlc3QaHS5zcmlvdi52MS5B
-                cHBseVBvbGljeVJlc3BvbnNlEkMKCUdldFBvbGljeRIULnNyaW92LnYxLkdldFJlcXVlc3QaIC5zcmlvdi52MS5Tcmlvdk5ldHdv
-                cmtOb2RlUG9saWN5EkUKDExpc3RQb2xpY2llcxIVLnNyaW92LnYxLkxpc3RSZXF1ZXN0Gh4uc3Jpb3YudjEuTGlzdFBvbGljaWVz
-                UmVzcG9uc2USQQoMRGVsZXRlUG9saWN5Ehcuc3Jpb3YudjEuRGVsZXRlUmVxdWVzdBoYLnNyaW92LnYxLkRlbGV0ZVJlc3BvbnNl
-                Ek0KDEFwcGx5TmV0d29yaxIdLnNyaW92LnYxLkFwcGx5TmV0d29ya1JlcXVlc3QaHi5zcmlvdi52MS5BcHBseU5ldHdvcmtSZXNw
-                b25zZRI6CgpHZXROZXR3b3JrEhQuc3Jpb3YudjEuR2V0UmVxdWVzdBoWLnNyaW92LnYxLlNyaW92TmV0d29yaxJFCgxMaXN0TmV0
-                d29ya3MSFS5zcmlvdi52MS5MaXN0UmVxdWVzdBoeLnNyaW92LnYxLkxpc3ROZXR3b3Jrc1Jlc3BvbnNlEkIKDURlbGV0ZU5ldHdv
-                cmsSFy5zcmlvdi52MS5EZWxldGVSZXF1ZXN0Ghguc3Jpb3YudjEuRGVsZXRlUmVzcG9uc2USRQoMR2V0Tm9kZVN0YXRlEhQuc3Jp
-                b3YudjEuR2V0UmVxdWVzdBofLnNyaW92LnYxLlNyaW92TmV0d29ya05vZGVTdGF0ZRJJCg5MaXN0Tm9kZVN0YXRlcxIVLnNyaW92
-                LnYxLkxpc3RSZXF1ZXN0GiAuc3Jpb3YudjEuTGlzdE5vZGVTdGF0ZXNSZXNwb25zZRJFCg9XYXRjaE5vZGVTdGF0ZXMSFi5zcmlv
-                di52MS5XYXRjaFJlcXVlc3QaGC5zcmlvdi52MS5Ob2RlU3RhdGVFdmVudDABEk0KDERyeVJ1blBvbGljeRIdLnNyaW92LnYxLkRy
-                eVJ1blBvbGljeVJlcXVlc3QaHi5zcmlvdi52MS5EcnlSdW5Qb2xpY3lSZXNwb25zZWIGcHJvdG8z
+                cm9ycyLDAQoOUmVuZGVyZWRPYmplY3QSEgoEa2luZBgBIAEoCVIEa2luZBIcCgluYW1lc3BhY2UYAiABKAlSCW5hbWVzcGFjZRIS
+                CgRuYW1lGAMgASgJUgRuYW1lEhIKBGpzb24YBCABKAlSBGpzb24SFAoFZXJyb3IYBSABKAlSBWVycm9yEhYKBnNvdXJjZRgGIAEo
+                CVIGc291cmNlEikKEHJlc291cmNlX3ZlcnNpb24YByABKAlSD3Jlc291cmNlVmVyc2lvbiKZAQoUTGlzdFJlbmRlcmVkUmVzcG9u
+                c2USLgoFaXRlbXMYASADKAsyGC5zcmlvdi52MS5SZW5kZXJlZE9iamVjdFIFaXRlbXMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJ
+                Ug1uZXh0UGFnZVRva2VuEikKEHJlc291cmNlX3ZlcnNpb24YAyABKAlSD3Jlc291cmNlVmVyc2lvbiKfAQoNUmVuZGVyZWRFdmVu
+                dBIxCgR0eXBlGAEgASgOMh0uc3Jpb3YudjEuTm9kZVN0YXRlRXZlbnQuVHlwZVIEdHlwZRIwCgZvYmplY3QYAiABKAsyGC5zcmlv
+                di52MS5SZW5kZXJlZE9iamVjdFIGb2JqZWN0EikKEHJlc291cmNlX3ZlcnNpb24YAyABKAlSD3Jlc291cmNlVmVyc2lvbjK0CAoI
+                T3BlcmF0b3ISSgoLQXBwbHlQb2xpY3kSHC5zcmlvdi52MS5BcHBseVBvbGljeVJlcXVlc3QaHS5zcmlvdi52MS5BcHBseVBvbGlj
+                eVJlc3BvbnNlEkMKCUdldFBvbGljeRIULnNyaW92LnYxLkdldFJlcXVlc3QaIC5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlUG9s
+                aWN5EkUKDExpc3RQb2xpY2llcxIVLnNyaW92LnYxLkxpc3RSZXF1ZXN0Gh4uc3Jpb3YudjEuTGlzdFBvbGljaWVzUmVzcG9uc2US
+                QQoMRGVsZXRlUG9saWN5Ehcuc3Jpb3YudjEuRGVsZXRlUmVxdWVzdBoYLnNyaW92LnYxLkRlbGV0ZVJlc3BvbnNlEk0KDEFwcGx5
+                TmV0d29yaxIdLnNyaW92LnYxLkFwcGx5TmV0d29ya1JlcXVlc3QaHi5zcmlvdi52MS5BcHBseU5ldHdvcmtSZXNwb25zZRI6CgpH
+                ZXROZXR3b3JrEhQuc3Jpb3YudjEuR2V0UmVxdWVzdBoWLnNyaW92LnYxLlNyaW92TmV0d29yaxJFCgxMaXN0TmV0d29ya3MSFS5z
+                cmlvdi52MS5MaXN0UmVxdWVzdBoeLnNyaW92LnYxLkxpc3ROZXR3b3Jrc1Jlc3BvbnNlEkIKDURlbGV0ZU5ldHdvcmsSFy5zcmlv
+                di52MS5EZWxldGVSZXF1ZXN0Ghguc3Jpb3YudjEuRGVsZXRlUmVzcG9uc2USRQoMR2V0Tm9kZVN0YXRlEhQuc3Jpb3YudjEuR2V0
+                UmVxdWVzdBofLnNyaW92LnYxLlNyaW92TmV0d29ya05vZGVTdGF0ZRJJCg5MaXN0Tm9kZVN0YXRlcxIVLnNyaW92LnYxLkxpc3RS
+                ZXF1ZXN0GiAuc3Jpb3YudjEuTGlzdE5vZGVTdGF0ZXNSZXNwb25zZRJFCg9XYXRjaE5vZGVTdGF0ZXMSFi5zcmlvdi52MS5XYXRj
+                aFJlcXVlc3QaGC5zcmlvdi52MS5Ob2RlU3RhdGVFdmVudDABEkQKD0RlbGV0ZU5vZGVTdGF0ZRIXLnNyaW92LnYxLkRlbGV0ZVJl
+                cXVlc3QaGC5zcmlvdi52MS5EZWxldGVSZXNwb25zZRJFCgxMaXN0UmVuZGVyZWQSFS5zcmlvdi52MS5MaXN0UmVxdWVzdBoeLnNy
+                aW92LnYxLkxpc3RSZW5kZXJlZFJlc3BvbnNlEkIKDVdhdGNoUmVuZGVyZWQSFi5zcmlvdi52MS5XYXRjaFJlcXVlc3QaFy5zcmlv
+                di52MS5SZW5kZXJlZEV2ZW50MAESTQoMRHJ5UnVuUG9saWN5Eh0uc3Jpb3YudjEuRHJ5UnVuUG9saWN5UmVxdWVzdBoeLnNyaW92
+                LnYxLkRyeVJ1blBvbGljeVJlc3BvbnNlYgZwcm90bzM=
                 """),
     ]
 
@@ -284,6 +297,7 @@ public enum ProtoFileRegistry {
         "sriov.v1.ListNetworksResponse": SriovV1.ListNetworksResponse.self,
         "sriov.v1.ListNodeStatesResponse": SriovV1.ListNodeStatesResponse.self,
         "sriov.v1.ListPoliciesResponse": SriovV1.ListPoliciesResponse.self,
+        "sriov.v1.ListRenderedResponse": SriovV1.ListRenderedResponse.self,
         "sriov.v1.ListRequest": SriovV1.ListRequest.self,
         "sriov.v1.NicSelector": SriovV1.NicSelector.self,
         "sriov.v1.NodeChange": SriovV1.NodeChange.self,
@@ -291,6 +305,8 @@ public enum ProtoFileRegistry {
         "sriov.v1.NodeStateEvent": SriovV1.NodeStateEvent.self,
         "sriov.v1.ObjectMeta": SriovV1.ObjectMeta.self,
         "sriov.v1.PolicyConflict": SriovV1.PolicyConflict.self,
+        "sriov.v1.RenderedEvent": SriovV1.RenderedEvent.self,
+        "sriov.v1.RenderedObject": SriovV1.RenderedObject.self,
         "sriov.v1.SriovNetwork": SriovV1.SriovNetwork.self,
         "sriov.v1.SriovNetworkNodePolicy": SriovV1.SriovNetworkNodePolicy.self,
         "sriov.v1.SriovNetworkNodePolicySpec": SriovV1.SriovNetworkNodePolicySpec.self,

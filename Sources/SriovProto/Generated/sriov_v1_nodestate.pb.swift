@@ -163,6 +163,13 @@ extension SriovV1 {
         public var lastSyncError: String = ""
         /// The spec generation (metadata.generation) the status describes.
         public var observedGeneration: Int64 = 0
+        /// When the node's agent last reported (an inventory snapshot or a status
+        /// report). Coarse: refreshed at most every few minutes while nothing else
+        /// changes, so that heartbeats do not become writes. Output only.
+        public var lastSeenTime: GoogleProtobuf.Timestamp = GoogleProtobuf.Timestamp()
+        /// The node's labels as its agent last reported them (what policies'
+        /// nodeSelector matched). Output only.
+        public var nodeLabels: [String: String] = [:]
 
         public init() {}
     }
@@ -383,6 +390,8 @@ extension SriovV1.SriovNetworkNodeStateStatus: ProtobufCConvertible {
         self.syncStatus = try ProtobufCBridge.string(m.sync_status)
         self.lastSyncError = try ProtobufCBridge.string(m.last_sync_error)
         self.observedGeneration = m.observed_generation
+        if let v = m.last_seen_time { self.lastSeenTime = try GoogleProtobuf.Timestamp(_cMessage: v) }
+        for i in 0..<m.n_node_labels { if let e = m.node_labels[i] { self.nodeLabels[try ProtobufCBridge.string(e.pointee.key)] = try ProtobufCBridge.string(e.pointee.value) } }
     }
 
     public func _cMessage(in arena: ProtobufCArena) -> UnsafeMutablePointer<Sriov__V1__SriovNetworkNodeStateStatus> {
@@ -393,6 +402,14 @@ extension SriovV1.SriovNetworkNodeStateStatus: ProtobufCConvertible {
         p.pointee.sync_status = arena.string(self.syncStatus)
         p.pointee.last_sync_error = arena.string(self.lastSyncError)
         p.pointee.observed_generation = self.observedGeneration
+        if self.lastSeenTime != GoogleProtobuf.Timestamp() { p.pointee.last_seen_time = self.lastSeenTime._cMessage(in: arena) }
+        p.pointee.n_node_labels = self.nodeLabels.count
+        p.pointee.node_labels = arena.array(self.nodeLabels.sorted { $0.key < $1.key }) { kv in
+            let e = arena.message(Sriov__V1__SriovNetworkNodeStateStatus__NodeLabelsEntry.self, CSriovProto_descriptor_sriov__v1__sriov_network_node_state_status__node_labels_entry())
+            e.pointee.key = arena.string(kv.key)
+            e.pointee.value = arena.string(kv.value)
+            return e
+        }
         return p
     }
 }

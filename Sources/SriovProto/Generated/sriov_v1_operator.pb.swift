@@ -271,6 +271,60 @@ extension SriovV1 {
 
         public init() {}
     }
+
+    /// An object the controller renders for the cluster.
+    public struct RenderedObject: ProtobufMessage {
+        public static let protoMessageName = "sriov.v1.RenderedObject"
+
+        /// "NetworkAttachmentDefinition" or "DevicePluginConfig".
+        public var kind: String = ""
+        /// NetworkAttachmentDefinition: its target namespace. DevicePluginConfig:
+        /// empty.
+        public var namespace: String = ""
+        /// NetworkAttachmentDefinition: the network's name. DevicePluginConfig: the
+        /// node name (the key of the device plugin's ConfigMap).
+        public var name: String = ""
+        /// The object as JSON: the whole NetworkAttachmentDefinition
+        /// (k8s.cni.cncf.io/v1, with its resourceName and owner-ref annotations), or
+        /// the device plugin's {"resourceList":[...]} config. Empty when error is set.
+        public var json: String = ""
+        /// Why the object could not be rendered (e.g. an SriovNetwork whose ipam is
+        /// not JSON); the mirror reports it on the SriovNetwork and writes nothing.
+        public var error: String = ""
+        /// The SriovNetwork it comes from, "namespace/name"; empty for device plugin
+        /// configs.
+        public var source: String = ""
+        /// Store revision of its last change.
+        public var resourceVersion: String = ""
+
+        public init() {}
+    }
+
+    public struct ListRenderedResponse: ProtobufMessage {
+        public static let protoMessageName = "sriov.v1.ListRenderedResponse"
+
+        /// Ordered by kind, then namespace, then name.
+        public var items: [SriovV1.RenderedObject] = []
+        /// Non-empty when more items follow.
+        public var nextPageToken: String = ""
+        /// Store revision the list was read at; WatchRendered may resume from it.
+        public var resourceVersion: String = ""
+
+        public init() {}
+    }
+
+    public struct RenderedEvent: ProtobufMessage {
+        public static let protoMessageName = "sriov.v1.RenderedEvent"
+
+        /// ADDED, MODIFIED, DELETED or BOOKMARK, as in NodeStateEvent.
+        public var type: SriovV1.NodeStateEvent.TypeEnum = SriovV1.NodeStateEvent.TypeEnum(rawValue: 0)
+        /// The object after the change (before it, for DELETED); absent for BOOKMARK.
+        public var object: SriovV1.RenderedObject = SriovV1.RenderedObject()
+        /// Store revision of the change.
+        public var resourceVersion: String = ""
+
+        public init() {}
+    }
 }
 
 extension SriovV1.ApplyPolicyRequest: ProtobufCConvertible {
@@ -648,6 +702,78 @@ extension SriovV1.DryRunPolicyResponse: ProtobufCConvertible {
     }
 }
 
+extension SriovV1.RenderedObject: ProtobufCConvertible {
+    public typealias CMessage = Sriov__V1__RenderedObject
+    public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { CSriovProto_descriptor_sriov__v1__rendered_object() }
+
+    public init(_cMessage p: UnsafePointer<Sriov__V1__RenderedObject>) throws {
+        self.init()
+        let m = p.pointee
+        self.kind = try ProtobufCBridge.string(m.kind)
+        self.namespace = try ProtobufCBridge.string(m.namespace_)
+        self.name = try ProtobufCBridge.string(m.name)
+        self.json = try ProtobufCBridge.string(m.json)
+        self.error = try ProtobufCBridge.string(m.error)
+        self.source = try ProtobufCBridge.string(m.source)
+        self.resourceVersion = try ProtobufCBridge.string(m.resource_version)
+    }
+
+    public func _cMessage(in arena: ProtobufCArena) -> UnsafeMutablePointer<Sriov__V1__RenderedObject> {
+        let p = arena.message(Sriov__V1__RenderedObject.self, Self._cDescriptor)
+        p.pointee.kind = arena.string(self.kind)
+        p.pointee.namespace_ = arena.string(self.namespace)
+        p.pointee.name = arena.string(self.name)
+        p.pointee.json = arena.string(self.json)
+        p.pointee.error = arena.string(self.error)
+        p.pointee.source = arena.string(self.source)
+        p.pointee.resource_version = arena.string(self.resourceVersion)
+        return p
+    }
+}
+
+extension SriovV1.ListRenderedResponse: ProtobufCConvertible {
+    public typealias CMessage = Sriov__V1__ListRenderedResponse
+    public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { CSriovProto_descriptor_sriov__v1__list_rendered_response() }
+
+    public init(_cMessage p: UnsafePointer<Sriov__V1__ListRenderedResponse>) throws {
+        self.init()
+        let m = p.pointee
+        self.items = try ProtobufCBridge.array(m.items, count: m.n_items) { e in try SriovV1.RenderedObject(_cMessage: e!) }
+        self.nextPageToken = try ProtobufCBridge.string(m.next_page_token)
+        self.resourceVersion = try ProtobufCBridge.string(m.resource_version)
+    }
+
+    public func _cMessage(in arena: ProtobufCArena) -> UnsafeMutablePointer<Sriov__V1__ListRenderedResponse> {
+        let p = arena.message(Sriov__V1__ListRenderedResponse.self, Self._cDescriptor)
+        p.pointee.n_items = self.items.count
+        p.pointee.items = arena.array(self.items) { $0._cMessage(in: arena) }
+        p.pointee.next_page_token = arena.string(self.nextPageToken)
+        p.pointee.resource_version = arena.string(self.resourceVersion)
+        return p
+    }
+}
+
+extension SriovV1.RenderedEvent: ProtobufCConvertible {
+    public typealias CMessage = Sriov__V1__RenderedEvent
+    public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { CSriovProto_descriptor_sriov__v1__rendered_event() }
+
+    public init(_cMessage p: UnsafePointer<Sriov__V1__RenderedEvent>) throws {
+        self.init()
+        let m = p.pointee
+        self.type = SriovV1.NodeStateEvent.TypeEnum(rawValue: Int32(truncatingIfNeeded: m.type.rawValue))
+        if let v = m.object { self.object = try SriovV1.RenderedObject(_cMessage: v) }
+        self.resourceVersion = try ProtobufCBridge.string(m.resource_version)
+    }
+
+    public func _cMessage(in arena: ProtobufCArena) -> UnsafeMutablePointer<Sriov__V1__RenderedEvent> {
+        let p = arena.message(Sriov__V1__RenderedEvent.self, Self._cDescriptor)
+        p.pointee.type = .init(rawValue: .init(truncatingIfNeeded: self.type.rawValue))
+        if self.object != SriovV1.RenderedObject() { p.pointee.object = self.object._cMessage(in: arena) }
+        p.pointee.resource_version = arena.string(self.resourceVersion)
+        return p
+    }
+}
+
 extension SriovV1 {
     public enum Operator {
         /// The service's fully-qualified name.
@@ -670,9 +796,20 @@ extension SriovV1 {
         /// current objects (unless resume_from_resource_version is set), then a
         /// BOOKMARK, then changes as they happen.
         public static let watchNodeStates = MethodDescriptor<SriovV1.WatchRequest, SriovV1.NodeStateEvent>(service: serviceName, method: "WatchNodeStates", kind: .serverStreaming)
+        /// Deletes the node state of a decommissioned node (its inventory too).
+        /// NOT_FOUND when absent. An agent that reports again recreates it.
+        public static let deleteNodeState = MethodDescriptor<SriovV1.DeleteRequest, SriovV1.DeleteResponse>(service: serviceName, method: "DeleteNodeState", kind: .unary)
+        /// What the cluster mirror writes into Kubernetes, rendered by the
+        /// controller: one NetworkAttachmentDefinition per network and one
+        /// device-plugin config per node. Paged like the other lists.
+        public static let listRendered = MethodDescriptor<SriovV1.ListRequest, SriovV1.ListRenderedResponse>(service: serviceName, method: "ListRendered", kind: .unary)
+        /// Streams changes of the rendered objects. As WatchNodeStates: ADDED events
+        /// for the current objects (unless resume_from_resource_version is set), a
+        /// BOOKMARK, then changes. WatchRequest.name filters by RenderedObject.name.
+        public static let watchRendered = MethodDescriptor<SriovV1.WatchRequest, SriovV1.RenderedEvent>(service: serviceName, method: "WatchRendered", kind: .serverStreaming)
         /// What a candidate policy would change on which nodes; stores nothing.
         public static let dryRunPolicy = MethodDescriptor<SriovV1.DryRunPolicyRequest, SriovV1.DryRunPolicyResponse>(service: serviceName, method: "DryRunPolicy", kind: .unary)
         /// Every method of the service, in declaration order.
-        public static let methods: [any MethodDescribing] = [applyPolicy, getPolicy, listPolicies, deletePolicy, applyNetwork, getNetwork, listNetworks, deleteNetwork, getNodeState, listNodeStates, watchNodeStates, dryRunPolicy]
+        public static let methods: [any MethodDescribing] = [applyPolicy, getPolicy, listPolicies, deletePolicy, applyNetwork, getNetwork, listNetworks, deleteNetwork, getNodeState, listNodeStates, watchNodeStates, deleteNodeState, listRendered, watchRendered, dryRunPolicy]
     }
 }

@@ -277,6 +277,12 @@ void   sriov__v1__interface_ext__free_unpacked
   assert(message->base.descriptor == &sriov__v1__interface_ext__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sriov__v1__sriov_network_node_state_status__node_labels_entry__init
+                     (Sriov__V1__SriovNetworkNodeStateStatus__NodeLabelsEntry         *message)
+{
+  static const Sriov__V1__SriovNetworkNodeStateStatus__NodeLabelsEntry init_value = SRIOV__V1__SRIOV_NETWORK_NODE_STATE_STATUS__NODE_LABELS_ENTRY__INIT;
+  *message = init_value;
+}
 void   sriov__v1__sriov_network_node_state_status__init
                      (Sriov__V1__SriovNetworkNodeStateStatus         *message)
 {
@@ -1141,7 +1147,58 @@ const ProtobufCMessageDescriptor sriov__v1__interface_ext__descriptor =
   (ProtobufCMessageInit) sriov__v1__interface_ext__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor sriov__v1__sriov_network_node_state_status__field_descriptors[5] =
+static const ProtobufCFieldDescriptor sriov__v1__sriov_network_node_state_status__node_labels_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__SriovNetworkNodeStateStatus__NodeLabelsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__SriovNetworkNodeStateStatus__NodeLabelsEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sriov__v1__sriov_network_node_state_status__node_labels_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange sriov__v1__sriov_network_node_state_status__node_labels_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor sriov__v1__sriov_network_node_state_status__node_labels_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sriov.v1.SriovNetworkNodeStateStatus.NodeLabelsEntry",
+  "NodeLabelsEntry",
+  "Sriov__V1__SriovNetworkNodeStateStatus__NodeLabelsEntry",
+  "sriov.v1",
+  sizeof(Sriov__V1__SriovNetworkNodeStateStatus__NodeLabelsEntry),
+  2,
+  sriov__v1__sriov_network_node_state_status__node_labels_entry__field_descriptors,
+  sriov__v1__sriov_network_node_state_status__node_labels_entry__field_indices_by_name,
+  1,  sriov__v1__sriov_network_node_state_status__node_labels_entry__number_ranges,
+  (ProtobufCMessageInit) sriov__v1__sriov_network_node_state_status__node_labels_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sriov__v1__sriov_network_node_state_status__field_descriptors[7] =
 {
   {
     "interfaces",
@@ -1203,10 +1260,36 @@ static const ProtobufCFieldDescriptor sriov__v1__sriov_network_node_state_status
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "last_seen_time",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__SriovNetworkNodeStateStatus, last_seen_time),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "node_labels",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sriov__V1__SriovNetworkNodeStateStatus, n_node_labels),
+    offsetof(Sriov__V1__SriovNetworkNodeStateStatus, node_labels),
+    &sriov__v1__sriov_network_node_state_status__node_labels_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned sriov__v1__sriov_network_node_state_status__field_indices_by_name[] = {
   0,   /* field[0] = interfaces */
+  5,   /* field[5] = last_seen_time */
   3,   /* field[3] = last_sync_error */
+  6,   /* field[6] = node_labels */
   4,   /* field[4] = observed_generation */
   2,   /* field[2] = sync_status */
   1,   /* field[1] = system */
@@ -1214,7 +1297,7 @@ static const unsigned sriov__v1__sriov_network_node_state_status__field_indices_
 static const ProtobufCIntRange sriov__v1__sriov_network_node_state_status__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor sriov__v1__sriov_network_node_state_status__descriptor =
 {
@@ -1224,7 +1307,7 @@ const ProtobufCMessageDescriptor sriov__v1__sriov_network_node_state_status__des
   "Sriov__V1__SriovNetworkNodeStateStatus",
   "sriov.v1",
   sizeof(Sriov__V1__SriovNetworkNodeStateStatus),
-  5,
+  7,
   sriov__v1__sriov_network_node_state_status__field_descriptors,
   sriov__v1__sriov_network_node_state_status__field_indices_by_name,
   1,  sriov__v1__sriov_network_node_state_status__number_ranges,

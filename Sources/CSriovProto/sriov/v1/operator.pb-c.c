@@ -817,6 +817,141 @@ void   sriov__v1__dry_run_policy_response__free_unpacked
   assert(message->base.descriptor == &sriov__v1__dry_run_policy_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sriov__v1__rendered_object__init
+                     (Sriov__V1__RenderedObject         *message)
+{
+  static const Sriov__V1__RenderedObject init_value = SRIOV__V1__RENDERED_OBJECT__INIT;
+  *message = init_value;
+}
+size_t sriov__v1__rendered_object__get_packed_size
+                     (const Sriov__V1__RenderedObject *message)
+{
+  assert(message->base.descriptor == &sriov__v1__rendered_object__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sriov__v1__rendered_object__pack
+                     (const Sriov__V1__RenderedObject *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sriov__v1__rendered_object__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sriov__v1__rendered_object__pack_to_buffer
+                     (const Sriov__V1__RenderedObject *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sriov__v1__rendered_object__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sriov__V1__RenderedObject *
+       sriov__v1__rendered_object__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sriov__V1__RenderedObject *)
+     protobuf_c_message_unpack (&sriov__v1__rendered_object__descriptor,
+                                allocator, len, data);
+}
+void   sriov__v1__rendered_object__free_unpacked
+                     (Sriov__V1__RenderedObject *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sriov__v1__rendered_object__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sriov__v1__list_rendered_response__init
+                     (Sriov__V1__ListRenderedResponse         *message)
+{
+  static const Sriov__V1__ListRenderedResponse init_value = SRIOV__V1__LIST_RENDERED_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t sriov__v1__list_rendered_response__get_packed_size
+                     (const Sriov__V1__ListRenderedResponse *message)
+{
+  assert(message->base.descriptor == &sriov__v1__list_rendered_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sriov__v1__list_rendered_response__pack
+                     (const Sriov__V1__ListRenderedResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sriov__v1__list_rendered_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sriov__v1__list_rendered_response__pack_to_buffer
+                     (const Sriov__V1__ListRenderedResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sriov__v1__list_rendered_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sriov__V1__ListRenderedResponse *
+       sriov__v1__list_rendered_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sriov__V1__ListRenderedResponse *)
+     protobuf_c_message_unpack (&sriov__v1__list_rendered_response__descriptor,
+                                allocator, len, data);
+}
+void   sriov__v1__list_rendered_response__free_unpacked
+                     (Sriov__V1__ListRenderedResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sriov__v1__list_rendered_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sriov__v1__rendered_event__init
+                     (Sriov__V1__RenderedEvent         *message)
+{
+  static const Sriov__V1__RenderedEvent init_value = SRIOV__V1__RENDERED_EVENT__INIT;
+  *message = init_value;
+}
+size_t sriov__v1__rendered_event__get_packed_size
+                     (const Sriov__V1__RenderedEvent *message)
+{
+  assert(message->base.descriptor == &sriov__v1__rendered_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sriov__v1__rendered_event__pack
+                     (const Sriov__V1__RenderedEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sriov__v1__rendered_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sriov__v1__rendered_event__pack_to_buffer
+                     (const Sriov__V1__RenderedEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sriov__v1__rendered_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sriov__V1__RenderedEvent *
+       sriov__v1__rendered_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sriov__V1__RenderedEvent *)
+     protobuf_c_message_unpack (&sriov__v1__rendered_event__descriptor,
+                                allocator, len, data);
+}
+void   sriov__v1__rendered_event__free_unpacked
+                     (Sriov__V1__RenderedEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sriov__v1__rendered_event__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor sriov__v1__apply_policy_request__field_descriptors[2] =
 {
   {
@@ -1925,7 +2060,251 @@ const ProtobufCMessageDescriptor sriov__v1__dry_run_policy_response__descriptor 
   (ProtobufCMessageInit) sriov__v1__dry_run_policy_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor sriov__v1__operator__method_descriptors[12] =
+static const ProtobufCFieldDescriptor sriov__v1__rendered_object__field_descriptors[7] =
+{
+  {
+    "kind",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__RenderedObject, kind),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "namespace",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__RenderedObject, namespace_),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__RenderedObject, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "json",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__RenderedObject, json),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__RenderedObject, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "source",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__RenderedObject, source),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resource_version",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__RenderedObject, resource_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sriov__v1__rendered_object__field_indices_by_name[] = {
+  4,   /* field[4] = error */
+  3,   /* field[3] = json */
+  0,   /* field[0] = kind */
+  2,   /* field[2] = name */
+  1,   /* field[1] = namespace */
+  6,   /* field[6] = resource_version */
+  5,   /* field[5] = source */
+};
+static const ProtobufCIntRange sriov__v1__rendered_object__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor sriov__v1__rendered_object__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sriov.v1.RenderedObject",
+  "RenderedObject",
+  "Sriov__V1__RenderedObject",
+  "sriov.v1",
+  sizeof(Sriov__V1__RenderedObject),
+  7,
+  sriov__v1__rendered_object__field_descriptors,
+  sriov__v1__rendered_object__field_indices_by_name,
+  1,  sriov__v1__rendered_object__number_ranges,
+  (ProtobufCMessageInit) sriov__v1__rendered_object__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sriov__v1__list_rendered_response__field_descriptors[3] =
+{
+  {
+    "items",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Sriov__V1__ListRenderedResponse, n_items),
+    offsetof(Sriov__V1__ListRenderedResponse, items),
+    &sriov__v1__rendered_object__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "next_page_token",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ListRenderedResponse, next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resource_version",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ListRenderedResponse, resource_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sriov__v1__list_rendered_response__field_indices_by_name[] = {
+  0,   /* field[0] = items */
+  1,   /* field[1] = next_page_token */
+  2,   /* field[2] = resource_version */
+};
+static const ProtobufCIntRange sriov__v1__list_rendered_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor sriov__v1__list_rendered_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sriov.v1.ListRenderedResponse",
+  "ListRenderedResponse",
+  "Sriov__V1__ListRenderedResponse",
+  "sriov.v1",
+  sizeof(Sriov__V1__ListRenderedResponse),
+  3,
+  sriov__v1__list_rendered_response__field_descriptors,
+  sriov__v1__list_rendered_response__field_indices_by_name,
+  1,  sriov__v1__list_rendered_response__number_ranges,
+  (ProtobufCMessageInit) sriov__v1__list_rendered_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sriov__v1__rendered_event__field_descriptors[3] =
+{
+  {
+    "type",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__RenderedEvent, type),
+    &sriov__v1__node_state_event__type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "object",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__RenderedEvent, object),
+    &sriov__v1__rendered_object__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resource_version",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__RenderedEvent, resource_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sriov__v1__rendered_event__field_indices_by_name[] = {
+  1,   /* field[1] = object */
+  2,   /* field[2] = resource_version */
+  0,   /* field[0] = type */
+};
+static const ProtobufCIntRange sriov__v1__rendered_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor sriov__v1__rendered_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sriov.v1.RenderedEvent",
+  "RenderedEvent",
+  "Sriov__V1__RenderedEvent",
+  "sriov.v1",
+  sizeof(Sriov__V1__RenderedEvent),
+  3,
+  sriov__v1__rendered_event__field_descriptors,
+  sriov__v1__rendered_event__field_indices_by_name,
+  1,  sriov__v1__rendered_event__number_ranges,
+  (ProtobufCMessageInit) sriov__v1__rendered_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor sriov__v1__operator__method_descriptors[15] =
 {
   { "ApplyPolicy", &sriov__v1__apply_policy_request__descriptor, &sriov__v1__apply_policy_response__descriptor },
   { "GetPolicy", &sriov__v1__get_request__descriptor, &sriov__v1__sriov_network_node_policy__descriptor },
@@ -1938,21 +2317,27 @@ static const ProtobufCMethodDescriptor sriov__v1__operator__method_descriptors[1
   { "GetNodeState", &sriov__v1__get_request__descriptor, &sriov__v1__sriov_network_node_state__descriptor },
   { "ListNodeStates", &sriov__v1__list_request__descriptor, &sriov__v1__list_node_states_response__descriptor },
   { "WatchNodeStates", &sriov__v1__watch_request__descriptor, &sriov__v1__node_state_event__descriptor },
+  { "DeleteNodeState", &sriov__v1__delete_request__descriptor, &sriov__v1__delete_response__descriptor },
+  { "ListRendered", &sriov__v1__list_request__descriptor, &sriov__v1__list_rendered_response__descriptor },
+  { "WatchRendered", &sriov__v1__watch_request__descriptor, &sriov__v1__rendered_event__descriptor },
   { "DryRunPolicy", &sriov__v1__dry_run_policy_request__descriptor, &sriov__v1__dry_run_policy_response__descriptor },
 };
 const unsigned sriov__v1__operator__method_indices_by_name[] = {
   4,        /* ApplyNetwork */
   0,        /* ApplyPolicy */
   7,        /* DeleteNetwork */
+  11,        /* DeleteNodeState */
   3,        /* DeletePolicy */
-  11,        /* DryRunPolicy */
+  14,        /* DryRunPolicy */
   5,        /* GetNetwork */
   8,        /* GetNodeState */
   1,        /* GetPolicy */
   6,        /* ListNetworks */
   9,        /* ListNodeStates */
   2,        /* ListPolicies */
-  10         /* WatchNodeStates */
+  12,        /* ListRendered */
+  10,        /* WatchNodeStates */
+  13         /* WatchRendered */
 };
 const ProtobufCServiceDescriptor sriov__v1__operator__descriptor =
 {
@@ -1961,7 +2346,7 @@ const ProtobufCServiceDescriptor sriov__v1__operator__descriptor =
   "Operator",
   "Sriov__V1__Operator",
   "sriov.v1",
-  12,
+  15,
   sriov__v1__operator__method_descriptors,
   sriov__v1__operator__method_indices_by_name
 };
@@ -2053,13 +2438,37 @@ void sriov__v1__operator__watch_node_states(ProtobufCService *service,
   assert(service->descriptor == &sriov__v1__operator__descriptor);
   service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void sriov__v1__operator__delete_node_state(ProtobufCService *service,
+                                            const Sriov__V1__DeleteRequest *input,
+                                            Sriov__V1__DeleteResponse_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &sriov__v1__operator__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sriov__v1__operator__list_rendered(ProtobufCService *service,
+                                        const Sriov__V1__ListRequest *input,
+                                        Sriov__V1__ListRenderedResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &sriov__v1__operator__descriptor);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sriov__v1__operator__watch_rendered(ProtobufCService *service,
+                                         const Sriov__V1__WatchRequest *input,
+                                         Sriov__V1__RenderedEvent_Closure closure,
+                                         void *closure_data)
+{
+  assert(service->descriptor == &sriov__v1__operator__descriptor);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void sriov__v1__operator__dry_run_policy(ProtobufCService *service,
                                          const Sriov__V1__DryRunPolicyRequest *input,
                                          Sriov__V1__DryRunPolicyResponse_Closure closure,
                                          void *closure_data)
 {
   assert(service->descriptor == &sriov__v1__operator__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sriov__v1__operator__init (Sriov__V1__Operator_Service *service,
                                 Sriov__V1__Operator_ServiceDestroy destroy)

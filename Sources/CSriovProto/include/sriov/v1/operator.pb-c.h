@@ -36,6 +36,9 @@ typedef struct Sriov__V1__InterfaceChange Sriov__V1__InterfaceChange;
 typedef struct Sriov__V1__NodeChange Sriov__V1__NodeChange;
 typedef struct Sriov__V1__PolicyConflict Sriov__V1__PolicyConflict;
 typedef struct Sriov__V1__DryRunPolicyResponse Sriov__V1__DryRunPolicyResponse;
+typedef struct Sriov__V1__RenderedObject Sriov__V1__RenderedObject;
+typedef struct Sriov__V1__ListRenderedResponse Sriov__V1__ListRenderedResponse;
+typedef struct Sriov__V1__RenderedEvent Sriov__V1__RenderedEvent;
 
 
 /* --- enums --- */
@@ -430,6 +433,95 @@ struct  Sriov__V1__DryRunPolicyResponse
     , 0,NULL, 0,NULL, 0,NULL }
 
 
+/*
+ * An object the controller renders for the cluster.
+ */
+struct  Sriov__V1__RenderedObject
+{
+  ProtobufCMessage base;
+  /*
+   * "NetworkAttachmentDefinition" or "DevicePluginConfig".
+   */
+  char *kind;
+  /*
+   * NetworkAttachmentDefinition: its target namespace. DevicePluginConfig:
+   * empty.
+   */
+  char *namespace_;
+  /*
+   * NetworkAttachmentDefinition: the network's name. DevicePluginConfig: the
+   * node name (the key of the device plugin's ConfigMap).
+   */
+  char *name;
+  /*
+   * The object as JSON: the whole NetworkAttachmentDefinition
+   * (k8s.cni.cncf.io/v1, with its resourceName and owner-ref annotations), or
+   * the device plugin's {"resourceList":[...]} config. Empty when error is set.
+   */
+  char *json;
+  /*
+   * Why the object could not be rendered (e.g. an SriovNetwork whose ipam is
+   * not JSON); the mirror reports it on the SriovNetwork and writes nothing.
+   */
+  char *error;
+  /*
+   * The SriovNetwork it comes from, "namespace/name"; empty for device plugin
+   * configs.
+   */
+  char *source;
+  /*
+   * Store revision of its last change.
+   */
+  char *resource_version;
+};
+#define SRIOV__V1__RENDERED_OBJECT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sriov__v1__rendered_object__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Sriov__V1__ListRenderedResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Ordered by kind, then namespace, then name.
+   */
+  size_t n_items;
+  Sriov__V1__RenderedObject **items;
+  /*
+   * Non-empty when more items follow.
+   */
+  char *next_page_token;
+  /*
+   * Store revision the list was read at; WatchRendered may resume from it.
+   */
+  char *resource_version;
+};
+#define SRIOV__V1__LIST_RENDERED_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sriov__v1__list_rendered_response__descriptor) \
+    , 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+struct  Sriov__V1__RenderedEvent
+{
+  ProtobufCMessage base;
+  /*
+   * ADDED, MODIFIED, DELETED or BOOKMARK, as in NodeStateEvent.
+   */
+  Sriov__V1__NodeStateEvent__Type type;
+  /*
+   * The object after the change (before it, for DELETED); absent for BOOKMARK.
+   */
+  Sriov__V1__RenderedObject *object;
+  /*
+   * Store revision of the change.
+   */
+  char *resource_version;
+};
+#define SRIOV__V1__RENDERED_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sriov__v1__rendered_event__descriptor) \
+    , SRIOV__V1__NODE_STATE_EVENT__TYPE__TYPE_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string }
+
+
 /* Sriov__V1__ApplyPolicyRequest methods */
 void   sriov__v1__apply_policy_request__init
                      (Sriov__V1__ApplyPolicyRequest         *message);
@@ -772,6 +864,63 @@ Sriov__V1__DryRunPolicyResponse *
 void   sriov__v1__dry_run_policy_response__free_unpacked
                      (Sriov__V1__DryRunPolicyResponse *message,
                       ProtobufCAllocator *allocator);
+/* Sriov__V1__RenderedObject methods */
+void   sriov__v1__rendered_object__init
+                     (Sriov__V1__RenderedObject         *message);
+size_t sriov__v1__rendered_object__get_packed_size
+                     (const Sriov__V1__RenderedObject   *message);
+size_t sriov__v1__rendered_object__pack
+                     (const Sriov__V1__RenderedObject   *message,
+                      uint8_t             *out);
+size_t sriov__v1__rendered_object__pack_to_buffer
+                     (const Sriov__V1__RenderedObject   *message,
+                      ProtobufCBuffer     *buffer);
+Sriov__V1__RenderedObject *
+       sriov__v1__rendered_object__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sriov__v1__rendered_object__free_unpacked
+                     (Sriov__V1__RenderedObject *message,
+                      ProtobufCAllocator *allocator);
+/* Sriov__V1__ListRenderedResponse methods */
+void   sriov__v1__list_rendered_response__init
+                     (Sriov__V1__ListRenderedResponse         *message);
+size_t sriov__v1__list_rendered_response__get_packed_size
+                     (const Sriov__V1__ListRenderedResponse   *message);
+size_t sriov__v1__list_rendered_response__pack
+                     (const Sriov__V1__ListRenderedResponse   *message,
+                      uint8_t             *out);
+size_t sriov__v1__list_rendered_response__pack_to_buffer
+                     (const Sriov__V1__ListRenderedResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Sriov__V1__ListRenderedResponse *
+       sriov__v1__list_rendered_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sriov__v1__list_rendered_response__free_unpacked
+                     (Sriov__V1__ListRenderedResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Sriov__V1__RenderedEvent methods */
+void   sriov__v1__rendered_event__init
+                     (Sriov__V1__RenderedEvent         *message);
+size_t sriov__v1__rendered_event__get_packed_size
+                     (const Sriov__V1__RenderedEvent   *message);
+size_t sriov__v1__rendered_event__pack
+                     (const Sriov__V1__RenderedEvent   *message,
+                      uint8_t             *out);
+size_t sriov__v1__rendered_event__pack_to_buffer
+                     (const Sriov__V1__RenderedEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Sriov__V1__RenderedEvent *
+       sriov__v1__rendered_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sriov__v1__rendered_event__free_unpacked
+                     (Sriov__V1__RenderedEvent *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Sriov__V1__ApplyPolicyRequest_Closure)
@@ -828,6 +977,15 @@ typedef void (*Sriov__V1__PolicyConflict_Closure)
 typedef void (*Sriov__V1__DryRunPolicyResponse_Closure)
                  (const Sriov__V1__DryRunPolicyResponse *message,
                   void *closure_data);
+typedef void (*Sriov__V1__RenderedObject_Closure)
+                 (const Sriov__V1__RenderedObject *message,
+                  void *closure_data);
+typedef void (*Sriov__V1__ListRenderedResponse_Closure)
+                 (const Sriov__V1__ListRenderedResponse *message,
+                  void *closure_data);
+typedef void (*Sriov__V1__RenderedEvent_Closure)
+                 (const Sriov__V1__RenderedEvent *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -879,6 +1037,18 @@ struct Sriov__V1__Operator_Service
                             const Sriov__V1__WatchRequest *input,
                             Sriov__V1__NodeStateEvent_Closure closure,
                             void *closure_data);
+  void (*delete_node_state)(Sriov__V1__Operator_Service *service,
+                            const Sriov__V1__DeleteRequest *input,
+                            Sriov__V1__DeleteResponse_Closure closure,
+                            void *closure_data);
+  void (*list_rendered)(Sriov__V1__Operator_Service *service,
+                        const Sriov__V1__ListRequest *input,
+                        Sriov__V1__ListRenderedResponse_Closure closure,
+                        void *closure_data);
+  void (*watch_rendered)(Sriov__V1__Operator_Service *service,
+                         const Sriov__V1__WatchRequest *input,
+                         Sriov__V1__RenderedEvent_Closure closure,
+                         void *closure_data);
   void (*dry_run_policy)(Sriov__V1__Operator_Service *service,
                          const Sriov__V1__DryRunPolicyRequest *input,
                          Sriov__V1__DryRunPolicyResponse_Closure closure,
@@ -902,6 +1072,9 @@ void sriov__v1__operator__init (Sriov__V1__Operator_Service *service,
       function_prefix__ ## get_node_state,\
       function_prefix__ ## list_node_states,\
       function_prefix__ ## watch_node_states,\
+      function_prefix__ ## delete_node_state,\
+      function_prefix__ ## list_rendered,\
+      function_prefix__ ## watch_rendered,\
       function_prefix__ ## dry_run_policy  }
 void sriov__v1__operator__apply_policy(ProtobufCService *service,
                                        const Sriov__V1__ApplyPolicyRequest *input,
@@ -947,6 +1120,18 @@ void sriov__v1__operator__watch_node_states(ProtobufCService *service,
                                             const Sriov__V1__WatchRequest *input,
                                             Sriov__V1__NodeStateEvent_Closure closure,
                                             void *closure_data);
+void sriov__v1__operator__delete_node_state(ProtobufCService *service,
+                                            const Sriov__V1__DeleteRequest *input,
+                                            Sriov__V1__DeleteResponse_Closure closure,
+                                            void *closure_data);
+void sriov__v1__operator__list_rendered(ProtobufCService *service,
+                                        const Sriov__V1__ListRequest *input,
+                                        Sriov__V1__ListRenderedResponse_Closure closure,
+                                        void *closure_data);
+void sriov__v1__operator__watch_rendered(ProtobufCService *service,
+                                         const Sriov__V1__WatchRequest *input,
+                                         Sriov__V1__RenderedEvent_Closure closure,
+                                         void *closure_data);
 void sriov__v1__operator__dry_run_policy(ProtobufCService *service,
                                          const Sriov__V1__DryRunPolicyRequest *input,
                                          Sriov__V1__DryRunPolicyResponse_Closure closure,
@@ -973,6 +1158,9 @@ extern const ProtobufCMessageDescriptor sriov__v1__interface_change__descriptor;
 extern const ProtobufCMessageDescriptor sriov__v1__node_change__descriptor;
 extern const ProtobufCMessageDescriptor sriov__v1__policy_conflict__descriptor;
 extern const ProtobufCMessageDescriptor sriov__v1__dry_run_policy_response__descriptor;
+extern const ProtobufCMessageDescriptor sriov__v1__rendered_object__descriptor;
+extern const ProtobufCMessageDescriptor sriov__v1__list_rendered_response__descriptor;
+extern const ProtobufCMessageDescriptor sriov__v1__rendered_event__descriptor;
 extern const ProtobufCServiceDescriptor sriov__v1__operator__descriptor;
 
 PROTOBUF_C__END_DECLS
