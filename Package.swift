@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         // ---- C layer: one thin target per system library, one shim target,
@@ -40,6 +41,9 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CSriovShims", dependencies: ["COpenSSL"]),
         .target(name: "CSriovProto", dependencies: ["CProtobufC"]),
 
@@ -68,11 +72,28 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // ---- The controller's store: a revisioned key-value protocol and
+        // ---- its embedded SQLite backend.
+        .target(
+            name: "SriovStore", dependencies: ["CSQLite"],
+            swiftSettings: swiftSettings),
+
+        // ---- Services: the controller (Operator and Agent services,
+        // ---- authorization, config fan-out, metrics).
+        .target(
+            name: "SriovControllerCore",
+            dependencies: [
+                "SriovStore", "SriovRender", "SriovAPI", "SriovGRPC", "SriovProto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: swiftSettings),
+
         // ---- Executables.
         .executableTarget(
             name: "sriov-controller",
             dependencies: [
-                "SriovGRPC", "SriovProto",
+                "SriovControllerCore", "SriovStore", "SriovGRPC", "SriovProto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -105,6 +126,13 @@ let package = Package(
         .testTarget(
             name: "SriovGRPCTests",
             dependencies: ["SriovGRPC", "SriovProto", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovStoreTests", dependencies: ["SriovStore", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovControllerTests",
+            dependencies: ["SriovControllerCore", "SriovStore", "SriovGRPC", "SriovProto", "SriovAPI", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovRenderTests",

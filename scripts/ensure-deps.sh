@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libnghttp2-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
+apt_packages=(libnghttp2-dev libssl-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler
               pkg-config openssl zlib1g-dev nghttp2-client etcd-server)
 missing=()
 for p in "${apt_packages[@]}"; do

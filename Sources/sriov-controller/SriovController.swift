@@ -2,19 +2,37 @@ import ArgumentParser
 import Dispatch
 import Glibc
 import Logging
+import SriovControllerCore
 import SriovGRPC
 import SriovProto
+import SriovStore
 
-/// `sriov-controller`: the control-plane server. For now it serves the
-/// standard gRPC services (health, reflection).
+/// `sriov-controller`: the control-plane server. Serves `sriov.v1.Operator`
+/// (operators' tooling), `sriov.v1.Agent` (node agents), health and
+/// reflection; keeps its state in an SQLite database in `--data-dir`.
 @main
 struct SriovController: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sriov-controller",
-        abstract: "The SR-IOV network operator's controller (gRPC over HTTP/2 with mutual TLS).")
+        abstract: "The SR-IOV network operator's controller (gRPC over HTTP/2 with mutual TLS).",
+        discussion: """
+            Every option can also be set by an environment variable: SRIOV_CONTROLLER_ and the option's name in \
+            upper case with underscores (SRIOV_CONTROLLER_DATA_DIR for --data-dir); a flag given on the command line wins. \
+            Flags take true or false.
+            """)
+
+    static let environmentPrefix = "SRIOV_CONTROLLER_"
+    static let optionNames: Set<String> = [
+        "listen", "data-dir", "tls-cert", "tls-key", "tls-ca", "metrics-listen", "log-format", "threads",
+        "keepalive-interval", "keepalive-timeout", "log-level", "operator-namespace",
+    ]
+    static let flagNames: Set<String> = ["no-client-auth", "insecure-h2c"]
 
     @Option(help: "Address to listen on: HOST:PORT, [IPV6]:PORT or unix:PATH (port 0 picks a free port).")
     var listen: String = "127.0.0.1:7443"
+
+    @Option(help: "Directory of the controller's database (created files: sriov.db and its WAL).")
+    var dataDir: String
 
     @Option(help: "PEM certificate chain of the server.")
     var tlsCert: String?
@@ -25,10 +43,19 @@ struct SriovController: AsyncParsableCommand {
     @Option(help: "PEM CA bundle that client certificates must chain to.")
     var tlsCa: String?
 
-    @Flag(help: "Do not ask clients for certificates (tests and benchmarks only).")
+    @Option(help: "Serve Prometheus metrics on http://HOST:PORT/metrics (plain HTTP/1.1); off when not given.")
+    var metricsListen: String?
+
+    @Option(help: "Log format: text or json (one object per line).")
+    var logFormat: String = "text"
+
+    @Option(help: "Namespace of policies and node states.")
+    var operatorNamespace: String = "sriov-network-operator"
+
+    @Flag(help: "Do not ask clients for certificates (tests and benchmarks only; every RPC but health is then refused).")
     var noClientAuth = false
 
-    @Flag(help: "Serve plaintext HTTP/2 without TLS (tests and benchmarks only).")
+    @Flag(help: "Serve plaintext HTTP/2 without TLS (tests and benchmarks only; every RPC but health is then refused).")
     var insecureH2c = false
 
     @Option(help: "Event-loop threads (default: the number of cores).")
@@ -42,6 +69,17 @@ struct SriovController: AsyncParsableCommand {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
+
+    static func main() async {
+        let args = Array(CommandLine.arguments.dropFirst())
+        do {
+            let merged = try EnvironmentArguments.merge(args, prefix: environmentPrefix, options: optionNames, flags: flagNames)
+            await main(merged)
+        } catch {
+            printError("sriov-controller: \(error)")
+            Glibc.exit(64)
+        }
+    }
 
     func validate() throws {
         if !insecureH2c && (tlsCert == nil || tlsKey == nil) {
@@ -62,14 +100,48 @@ struct SriovController: AsyncParsableCommand {
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
         }
+        if logFormat != "text" && logFormat != "json" {
+            throw ValidationError("--log-format \(logFormat) is not one of text, json")
+        }
+        if let m = metricsListen, Self.splitHostPort(m) == nil {
+            throw ValidationError("--metrics-listen \(m) is not HOST:PORT")
+        }
+    }
+
+    static func splitHostPort(_ s: String) -> (String, Int)? {
+        guard let colon = s.lastIndex(of: ":"), let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(s[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+
+    /// One line on standard error and a non-zero exit.
+    static func fail(_ message: String) -> Never {
+        printError("sriov-controller: \(message)")
+        Glibc.exit(1)
     }
 
     func run() async throws {
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
+        LoggingSystem.bootstrap { label in
+            var h: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
         var logger = Logger(label: "sriov-controller")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.logLevel = level
 
-        let target = try BindTarget(parsing: listen)
+        // Refuse clearly before anything listens.
+        let store: SQLiteStore
+        do {
+            store = try SQLiteStore(directory: dataDir)
+        } catch {
+            Self.fail("cannot use the data directory: \(error)")
+        }
+
+        let target: BindTarget
+        do { target = try BindTarget(parsing: listen) } catch { Self.fail("--listen \(listen): \(error)") }
         let security: ServerConfiguration.Security =
             insecureH2c
             ? .insecurePlaintext
@@ -80,18 +152,55 @@ struct SriovController: AsyncParsableCommand {
         limits.keepaliveInterval = keepaliveInterval == 0 ? nil : .seconds(keepaliveInterval)
         limits.keepaliveTimeout = .seconds(keepaliveTimeout)
         let config = ServerConfiguration(target: target, security: security, threads: threads ?? System.coreCount, limits: limits)
-        let health = HealthService()
-        let reflection = ReflectionService(services: [GrpcHealthV1.Health.serviceName, GrpcReflectionV1.ServerReflection.serviceName])
-        let server = try GRPCServer(configuration: config, routes: health.routes + reflection.routes, logger: logger)
-        let port = try server.start()
 
-        let signals = SignalWatcher([SIGTERM, SIGINT, SIGHUP])
+        let health = HealthService()
+        let services = [SriovV1.Operator.serviceName, SriovV1.Agent.serviceName]
+        health.setStatus(.notServing)
+        for s in services { health.setStatus(.notServing, for: s) }
+        let reflection = ReflectionService(services: services + [GrpcHealthV1.Health.serviceName, GrpcReflectionV1.ServerReflection.serviceName])
+        let deferred = DeferredRoutes(SriovV1.Operator.methods + SriovV1.Agent.methods)
+        let server: GRPCServer
+        let port: Int
+        do {
+            server = try GRPCServer(configuration: config, routes: health.routes + reflection.routes + deferred.routes, logger: logger)
+            port = try server.start()
+        } catch {
+            Self.fail("cannot serve on \(listen): \(error)")
+        }
+        let metrics = ControllerMetrics()
+        var metricsServer: MetricsHTTPServer?
+        if let m = metricsListen, let (host, mport) = Self.splitHostPort(m) {
+            do {
+                metricsServer = try MetricsHTTPServer(host: host, port: mport) { metrics.render() }
+                logger.info("metrics on http://\(m.hasPrefix("[") ? "[\(host)]" : host):\(metricsServer!.port)/metrics")
+            } catch {
+                Self.fail("--metrics-listen \(m): \(error)")
+            }
+        }
         let shown: String
         switch target {
         case .host(let h, _): shown = BindTarget.host(h, port: port).description
         case .unix: shown = target.description
         }
-        logger.info("sriov-controller ready, listening on \(shown)")
+        logger.info("sriov-controller listening on \(shown); loading state")
+
+        var options = ControllerState.Options()
+        options.operatorNamespace = operatorNamespace
+        let fanout = ConfigFanout()
+        let state: ControllerState
+        do {
+            state = try await ControllerState(store: store, options: options, fanout: fanout, metrics: metrics, logger: logger)
+        } catch {
+            Self.fail("cannot load the stored state: \(error)")
+        }
+        deferred.install(
+            OperatorService(state: state, store: store, metrics: metrics, logger: logger, options: options).routes
+            + AgentService(state: state, fanout: fanout, metrics: metrics, logger: logger).routes)
+        health.setStatus(.serving)
+        for s in services { health.setStatus(.serving, for: s) }
+        logger.info("sriov-controller ready", metadata: ["revision": "\(store.currentRevision)"])
+
+        let signals = SignalWatcher([SIGTERM, SIGINT, SIGHUP])
         for await signal in signals.stream {
             if signal == SIGHUP {
                 do {
@@ -103,7 +212,10 @@ struct SriovController: AsyncParsableCommand {
             }
             logger.info("shutting down", metadata: ["signal": "\(signal)"])
             health.enterShutdown()
+            fanout.closeAll()
             await server.shutdown()
+            metricsServer?.stop()
+            store.close()
             break
         }
     }
@@ -127,4 +239,10 @@ final class SignalWatcher: Sendable {
         }
         self.sources = sources
     }
+}
+
+/// Writes one line to standard error.
+func printError(_ line: String) {
+    var bytes = Array((line + "\n").utf8)
+    _ = write(2, &bytes, bytes.count)
 }
