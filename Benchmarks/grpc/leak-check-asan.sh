@@ -163,7 +163,7 @@ export ASAN_OPTIONS="$server_asan:log_path=$work/asan-client"
 failed=0 runs=()
 start_server() { # NAME: sets spid and port
   ASAN_OPTIONS="$server_asan:log_path=$work/asan-$1" \
-    "$BIN/sriov-controller" --listen 127.0.0.1:0 --threads 2 --tls-cert "$work/controller.crt" \
+    "$BIN/sriov-controller" --data-dir "$(mktemp -d "$work/data.XXXXXX")" --listen 127.0.0.1:0 --threads 2 --tls-cert "$work/controller.crt" \
     --tls-key "$work/controller.key" --tls-ca "$CA" 2>"$work/$1.log" &
   spid=$!
   runs+=("$1")

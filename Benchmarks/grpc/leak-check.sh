@@ -19,7 +19,7 @@ BIN=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
 trap 'kill $spid 2>/dev/null || true; rm -rf "$work"' EXIT
 certs/make-certs.sh "$work" --node storm >/dev/null 2>&1
-"$BIN/sriov-controller" --listen 127.0.0.1:0 --threads 2 --tls-cert "$work/controller.crt" \
+"$BIN/sriov-controller" --data-dir "$(mktemp -d "$work/data.XXXXXX")" --listen 127.0.0.1:0 --threads 2 --tls-cert "$work/controller.crt" \
   --tls-key "$work/controller.key" --tls-ca "$work/ca.crt" 2>"$work/server.log" &
 spid=$!
 for _ in $(seq 1 100); do

@@ -34,7 +34,7 @@ printf '\x00\x00\x00\x00\x00' >"$work/empty.msg"
 # Both starters set PORT (not run in a subshell: they record PIDs).
 start_controller() { # name args...
   local name=$1; shift
-  "$BIN/sriov-controller" --listen 127.0.0.1:0 "$@" >/dev/null 2>"$work/$name.log" &
+  "$BIN/sriov-controller" --data-dir "$(mktemp -d "$work/data.XXXXXX")" --listen 127.0.0.1:0 "$@" >/dev/null 2>"$work/$name.log" &
   pids+=($!)
   echo $! >"$work/$name.pid"
   for _ in $(seq 1 100); do

@@ -435,13 +435,14 @@ public final class SQLiteStore: KVStore, @unchecked Sendable {
         return events
     }
 
-    /// Every 1,000 commits, drops log entries older than the retained
+    /// Every 1,000 commits (or a quarter of the retained window when that
+    /// is smaller), drops log entries older than the retained
     /// window, inside the current transaction. Returns the new compacted
     /// revision when it moved.
     private func maybeCompact(upTo last: Revision) throws(StoreError) -> Revision? {
         let due = state.withLock { s -> Bool in
             s.commitsSinceCompaction += 1
-            if s.commitsSinceCompaction < 1_000 { return false }
+            if s.commitsSinceCompaction < max(1, min(1_000, options.retainedRevisions / 4)) { return false }
             s.commitsSinceCompaction = 0
             return true
         }

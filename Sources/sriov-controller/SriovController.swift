@@ -24,7 +24,7 @@ struct SriovController: AsyncParsableCommand {
     static let environmentPrefix = "SRIOV_CONTROLLER_"
     static let optionNames: Set<String> = [
         "listen", "data-dir", "tls-cert", "tls-key", "tls-ca", "metrics-listen", "log-format", "threads",
-        "keepalive-interval", "keepalive-timeout", "log-level", "operator-namespace",
+        "keepalive-interval", "keepalive-timeout", "log-level", "operator-namespace", "history-revisions",
     ]
     static let flagNames: Set<String> = ["no-client-auth", "insecure-h2c"]
 
@@ -51,6 +51,9 @@ struct SriovController: AsyncParsableCommand {
 
     @Option(help: "Namespace of policies and node states.")
     var operatorNamespace: String = "sriov-network-operator"
+
+    @Option(help: "Store revisions of history kept for watches and paged lists; older resume points get OUT_OF_RANGE.")
+    var historyRevisions: Int64 = 100_000
 
     @Flag(help: "Do not ask clients for certificates (tests and benchmarks only; every RPC but health is then refused).")
     var noClientAuth = false
@@ -103,6 +106,9 @@ struct SriovController: AsyncParsableCommand {
         if logFormat != "text" && logFormat != "json" {
             throw ValidationError("--log-format \(logFormat) is not one of text, json")
         }
+        if historyRevisions < 1 {
+            throw ValidationError("--history-revisions \(historyRevisions) must be at least 1")
+        }
         if let m = metricsListen, Self.splitHostPort(m) == nil {
             throw ValidationError("--metrics-listen \(m) is not HOST:PORT")
         }
@@ -135,7 +141,9 @@ struct SriovController: AsyncParsableCommand {
         // Refuse clearly before anything listens.
         let store: SQLiteStore
         do {
-            store = try SQLiteStore(directory: dataDir)
+            var storeOptions = SQLiteStore.Options()
+            storeOptions.retainedRevisions = historyRevisions
+            store = try SQLiteStore(directory: dataDir, options: storeOptions)
         } catch {
             Self.fail("cannot use the data directory: \(error)")
         }

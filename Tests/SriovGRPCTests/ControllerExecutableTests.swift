@@ -12,12 +12,19 @@ struct ControllerExecutableTests {
         return debug
     }
 
+    /// A new empty data directory.
+    static func dataDirectory() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-controller-data-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
     @Test(arguments: [SIGTERM, SIGINT])
     func startsReportsItsAddressServesHealthAndExitsCleanly(signal: Int32) async throws {
         let certs = try CertificateDirectory.shared()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = ["--listen", "127.0.0.1:0", "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"), "--tls-ca", certs.path("ca.crt"), "--threads", "1"]
+        p.arguments = ["--data-dir", try Self.dataDirectory(), "--listen", "127.0.0.1:0", "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"), "--tls-ca", certs.path("ca.crt"), "--threads", "1"]
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
@@ -40,7 +47,7 @@ struct ControllerExecutableTests {
         let certs = try CertificateDirectory.shared()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
-        p.arguments = ["--listen", "127.0.0.1:0", "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"), "--tls-ca", certs.path("ca.crt")]
+        p.arguments = ["--data-dir", try Self.dataDirectory(), "--listen", "127.0.0.1:0", "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"), "--tls-ca", certs.path("ca.crt")]
         let err = Pipe()
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
@@ -68,7 +75,7 @@ struct ControllerExecutableTests {
     }
 
     @Test func refusesToStartWithoutCertificatesUnlessInsecure() async throws {
-        let out = try await ProcessRunner.run(Self.binary, ["--listen", "127.0.0.1:0"], timeout: .seconds(10))
+        let out = try await ProcessRunner.run(Self.binary, ["--data-dir", try Self.dataDirectory(), "--listen", "127.0.0.1:0"], timeout: .seconds(10))
         #expect(out.status != 0)
         #expect(out.stderr.contains("--tls-cert and --tls-key are required"))
     }
@@ -80,7 +87,7 @@ struct ControllerExecutableTests {
         (["--log-level", "loud"], "--log-level loud is not one of"),
     ])
     func badFlagsAreRefusedByName(flags: [String], message: String) async throws {
-        let out = try await ProcessRunner.run(Self.binary, ["--listen", "127.0.0.1:0", "--insecure-h2c"] + flags, timeout: .seconds(10))
+        let out = try await ProcessRunner.run(Self.binary, ["--data-dir", try Self.dataDirectory(), "--listen", "127.0.0.1:0", "--insecure-h2c"] + flags, timeout: .seconds(10))
         #expect(out.status != 0)
         #expect(out.stderr.contains(message), "\(out.stderr)")
     }
