@@ -137,11 +137,18 @@ public struct OperatorService: Sendable {
                     }
                     return c
                 }
+                let candidate = req.policy.metadata.name
                 resp.conflicts = result.conflicts.prefix(100).map { c in
                     var p = SriovV1.PolicyConflict()
                     p.reason = c.code.rawValue
-                    p.policy = c.policy
-                    p.otherPolicy = c.otherPolicy ?? ""
+                    // Oriented as the proto says: the candidate, then the stored one.
+                    if c.policy != candidate, c.otherPolicy == candidate {
+                        p.policy = candidate
+                        p.otherPolicy = c.policy
+                    } else {
+                        p.policy = c.policy
+                        p.otherPolicy = c.otherPolicy ?? ""
+                    }
                     p.nodeName = c.node
                     p.pciAddress = c.pciAddress ?? ""
                     p.message = c.message
