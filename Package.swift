@@ -102,6 +102,9 @@ let package = Package(
             name: "grpc-load", dependencies: ["SriovGRPC", "SriovProto"],
             path: "Benchmarks/grpc/load", swiftSettings: swiftSettings),
         .executableTarget(
+            name: "sriov-controller-bench", dependencies: ["SriovGRPC", "SriovProto", "COpenSSL"],
+            path: "Benchmarks/controller", exclude: ["run.sh"], swiftSettings: swiftSettings),
+        .executableTarget(
             name: "sriov-render-bench", dependencies: ["SriovRender", "SriovAPI", "SriovProto"],
             path: "Benchmarks/sriov-render-bench", swiftSettings: swiftSettings),
         .executableTarget(
