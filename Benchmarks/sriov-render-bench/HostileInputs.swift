@@ -243,7 +243,18 @@ enum HostileInputs {
 
     /// Runs a child with stdout and stderr sent to files and returns its wall
     /// time, peak RSS and exit status; kills it after the timeout.
-    static func spawn(_ argv: [String], stdout: String, stderr: String, timeoutSeconds: Int) -> ChildResult {
+    ///
+    /// The child runs under `/usr/bin/time -f %M`, which forks it: a child
+    /// spawned straight from this process would inherit this process's own
+    /// peak RSS (the generated input) in its rusage.
+    static func spawn(_ command: [String], stdout: String, stderr: String, timeoutSeconds: Int) -> ChildResult {
+        let rssPath = stderr + ".rss"
+        let argv = ["/usr/bin/time", "-f", "%M", "-o", rssPath] + command
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -253,7 +264,7 @@ enum HostileInputs {
         defer { for p in cArgs { free(p) } }
         var pid: pid_t = 0
         let start = ContinuousClock.now
-        guard posix_spawn(&pid, argv[0], &actions, nil, &cArgs, environ) == 0 else {
+        guard posix_spawn(&pid, argv[0], &actions, &attributes, &cArgs, environ) == 0 else {
             return ChildResult(seconds: 0, maxRSSKiB: 0, status: "spawn failed")
         }
         var status: Int32 = 0
@@ -263,21 +274,26 @@ enum HostileInputs {
             let r = wait4(pid, &status, WNOHANG, &usage)
             if r == pid { break }
             if !killed && ContinuousClock.now - start > .seconds(timeoutSeconds) {
-                kill(pid, SIGKILL)
+                kill(-pid, SIGKILL)
                 killed = true
             }
             usleep(10_000)
         }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let timeReport = (try? String(contentsOfFile: rssPath, encoding: .utf8)) ?? ""
+        let lines = timeReport.split(separator: "\n")
+        let rss = lines.last.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 0
         let text: String
-        if killed {
+        if let signal = lines.first(where: { $0.contains("terminated by signal") }) {
+            text = "signal " + (signal.split(separator: " ").last.map(String.init) ?? "?")
+        } else if killed {
             text = "killed after \(timeoutSeconds) s"
         } else if status & 0x7f == 0 {
             text = "exit \((status >> 8) & 0xff)"
         } else {
             text = "signal \(status & 0x7f)"
         }
-        return ChildResult(seconds: seconds, maxRSSKiB: Int(usage.ru_maxrss), status: text)
+        return ChildResult(seconds: seconds, maxRSSKiB: rss, status: text)
     }
 }

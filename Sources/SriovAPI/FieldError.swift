@@ -60,7 +60,7 @@ public struct FieldError: Error, Hashable, Sendable, CustomStringConvertible {
             s += ": "
         }
         s += kind.isEmpty ? "object" : kind
-        if !name.isEmpty { s += " \"\(name)\"" }
+        if !name.isEmpty { s += name.utf8.count <= 64 ? " \"\(name)\"" : " " + FieldReader.quote(name) }
         s += ": \(path.isEmpty ? "<root>" : path): "
         if let value { s += "invalid value \(value): " }
         s += message
