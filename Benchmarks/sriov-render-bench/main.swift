@@ -16,6 +16,7 @@
 // fleet, one pool-scoped policy change <= 10 ms. The numbers are printed, not
 // asserted.
 
+import Foundation
 import SriovProto
 import SriovRender
 
@@ -226,6 +227,70 @@ func runFleet(_ title: String, distinct: Bool, alone: Bool) {
 
     incremental(policies[10], label: "  incremental, one pool-scoped policy:", state: &state, full: full)
     incremental(policies[1], label: "  incremental, one cluster-wide policy:", state: &state, full: full)
+}
+
+/// The policy-heavy shapes, rendered in process: policies that select a node
+/// but none of its PFs, and many policies on one PF (every pair overlaps).
+func runPolicyShapes() {
+    func xl710Node(_ name: String) -> RenderNode {
+        let pfs = (0..<4).map { port -> SriovV1.InterfaceExt in
+            var pf = SriovV1.InterfaceExt()
+            pf.name = "ens1f\(port)"
+            pf.pciAddress = "0000:18:00.\(port)"
+            pf.vendor = "8086"
+            pf.deviceID = "1583"
+            pf.totalvfs = 64
+            return pf
+        }
+        return RenderNode(name: name, labels: ["sriov": "true"], interfaces: pfs)
+    }
+    func policy(_ i: Int, pfNames: [String]) -> SriovV1.SriovNetworkNodePolicy {
+        var p = SriovV1.SriovNetworkNodePolicy()
+        p.metadata.name = "p-\(i)"
+        p.spec.resourceName = "r\(i)"
+        p.spec.nodeSelector = ["sriov": "true"]
+        p.spec.numVfs = 8
+        p.spec.priority = 10
+        p.spec.nicSelector.pfNames = pfNames
+        return p
+    }
+    let shapes: [(String, Int, Int, [String])] = [
+        ("no-PF policies (pfNames nopeI), 1 node", 1_000, 1, ["nopeI"]),
+        ("no-PF policies (pfNames nopeI), 10 nodes", 20_000, 10, ["nopeI"]),
+        ("one PF, every policy ens1f0#0-0, 1 node", 1_000, 1, ["ens1f0#0-0"]),
+        ("one PF, every policy ens1f0#0-0, 1 node", 10_000, 1, ["ens1f0#0-0"]),
+    ]
+    print("policy shapes (full render, median of 3):")
+    for (title, count, nodeCount, pfNames) in shapes {
+        let policies = (0..<count).map { policy($0, pfNames: pfNames) }
+        let nodes = (0..<nodeCount).map { xl710Node("node-\($0)") }
+        var times: [Double] = []
+        var conflicts = 0
+        for _ in 0..<3 {
+            let clock = ContinuousClock()
+            var state: RenderState?
+            let d = clock.measure { state = RenderState(policies: policies, networks: [], nodes: nodes) }
+            conflicts = state?.conflicts.count ?? 0
+            times.append(milliseconds(d))
+        }
+        print("  \(title), N = \(count): \(format(median(times))), \(conflicts) conflicts reported")
+    }
+}
+
+// `sriov-render-bench hostile [SRIOVCTL [FILTER]]` renders generated hostile
+// inputs with a child `sriovctl render` each and prints a table of time,
+// peak RSS and exit status; `sriov-render-bench shapes` times the
+// policy-heavy shapes in process.
+if CommandLine.arguments.dropFirst().first == "hostile" {
+    let args = Array(CommandLine.arguments.dropFirst(2))
+    HostileInputs.run(
+        sriovctl: args.first ?? ".build/release/sriovctl", filter: args.count > 1 ? args[1] : nil,
+        timeoutSeconds: 300)
+    exit(0)
+}
+if CommandLine.arguments.dropFirst().first == "shapes" {
+    runPolicyShapes()
+    exit(0)
 }
 
 print("sriov-render-bench: \(nodeCount) nodes × \(inventory().count) PFs × 100 policies, median of \(runs) runs")

@@ -96,7 +96,7 @@ extension CRCodec {
                 iface.vfGroups = [group]
             } else {
                 reader.fail(
-                    .forbidden, FieldReader.join(path, "deviceType"), value: CRValue.yamlDoubleQuoted(legacyDeviceType),
+                    .forbidden, FieldReader.join(path, "deviceType"), value: FieldReader.quote(legacyDeviceType),
                     "the interface-level deviceType (2019 form) cannot be combined with vfGroups; set vfGroups[].deviceType")
             }
         }

@@ -32,90 +32,198 @@ public enum CRCodec {
     /// wrappers (`kind: List` or any `…List` kind with `items`) are unwrapped
     /// recursively; empty documents are skipped.
     ///
-    /// - Throws: ``CRParseError`` for text that is not YAML/JSON, otherwise a
-    ///   ``FieldErrorList`` with the problems of all objects, each located by
-    ///   source and document index.
-    public static func decodeObjects(from text: String, source: String) throws -> [APIObject] {
-        let documents = try CRValue.parseIndexedDocuments(text, source: source)
-        var objects: [APIObject] = []
-        var errors: [FieldError] = []
-        for document in documents {
-            do {
-                objects += try decodeObjects(document.value)
-            } catch let list as FieldErrorList {
-                errors += list.errors.map {
-                    var e = $0
-                    e.location = "\(source) (document \(document.index))"
-                    e.line = document.node?.line(at: e.path)
-                    return e
-                }
-            }
+    /// Every limit of `limits` applies (input, document and scalar size,
+    /// depth, aliases, objects per List); at most ``DecodeLimits/maxErrors``
+    /// errors are returned, the others counted in
+    /// ``FieldErrorList/omitted``. Each error names the source, the document
+    /// and the line of its field.
+    ///
+    /// - Parameters:
+    ///   - allowEmpty: whether a stream without any object (empty, or
+    ///     comments only) is accepted; by default it is an error.
+    ///   - validate: whether each decoded object is also checked by
+    ///     ``Validation``, its problems located like decoding errors (path
+    ///     below the List item, source, document and line).
+    /// - Throws: ``CRParseError`` for text that is not YAML/JSON or breaks a
+    ///   limit, otherwise a ``FieldErrorList`` with the problems of all
+    ///   objects, each located by source, document index and line.
+    public static func decodeObjects(
+        from text: String, source: String, limits: DecodeLimits = .defaults, allowEmpty: Bool = false,
+        validate: Bool = false
+    ) throws -> [APIObject] {
+        try CRValue.withUTF8(text) {
+            try decodeObjects(utf8: $0, source: source, limits: limits, allowEmpty: allowEmpty, validate: validate)
         }
-        if !errors.isEmpty { throw FieldErrorList(errors) }
-        return objects
+    }
+
+    /// ``decodeObjects(from:source:limits:allowEmpty:)`` for UTF-8 bytes, such
+    /// as a file's contents; invalid UTF-8 is an error naming its line and
+    /// byte offset.
+    public static func decodeObjects(
+        fromUTF8 bytes: [UInt8], source: String, limits: DecodeLimits = .defaults, allowEmpty: Bool = false,
+        validate: Bool = false
+    ) throws -> [APIObject] {
+        try bytes.withUnsafeBufferPointer {
+            try decodeObjects(utf8: $0, source: source, limits: limits, allowEmpty: allowEmpty, validate: validate)
+        }
+    }
+
+    static func decodeObjects(
+        utf8 bytes: UnsafeBufferPointer<UInt8>, source: String, limits: DecodeLimits, allowEmpty: Bool,
+        validate: Bool
+    ) throws -> [APIObject] {
+        var documents = try CRValue.parseIndexedDocuments(bytes, source: source, limits: limits)
+        if documents.isEmpty && !allowEmpty {
+            throw CRParseError(
+                source: source, reason: "no objects in the input (it is empty or holds only comments)")
+        }
+        var objects: [APIObject] = []
+        var collector = Collector(limits: limits, validate: validate)
+        var errorDocuments: [Int] = []
+        for d in documents.indices {
+            let before = collector.errors.count
+            collector.collect(documents[d].value, path: "", into: &objects)
+            // The tree is not needed any more: free it before the next one.
+            documents[d].value = .null
+            errorDocuments += Array(repeating: documents[d].index, count: collector.errors.count - before)
+        }
+        if collector.errors.isEmpty { return objects }
+        // Place the errors: one pass over the text for all of them.
+        let queries = zip(collector.errors, errorDocuments).map {
+            YAMLReader.LineQuery(document: $1, path: FieldPath.tokens($0.path))
+        }
+        let lines = YAMLReader.lines(of: queries, in: bytes)
+        var errors = collector.errors
+        for i in errors.indices {
+            errors[i].location = "\(source) (document \(errorDocuments[i]))"
+            errors[i].line = lines[queries[i]]
+        }
+        throw FieldErrorList(errors, omitted: collector.omitted)
     }
 
     /// Decodes one document: an object of a known kind or a list of them.
-    public static func decodeObjects(_ value: CRValue, path: String = "") throws -> [APIObject] {
+    public static func decodeObjects(_ value: CRValue, path: String = "", limits: DecodeLimits = .defaults) throws -> [APIObject] {
         var objects: [APIObject] = []
-        var errors: [FieldError] = []
-        collect(value, path: path, into: &objects, errors: &errors)
-        if !errors.isEmpty { throw FieldErrorList(errors) }
+        var collector = Collector(limits: limits)
+        collector.collect(value, path: path, into: &objects)
+        if !collector.errors.isEmpty { throw FieldErrorList(collector.errors, omitted: collector.omitted) }
         return objects
     }
 
-    private static func collect(_ value: CRValue, path: String, into objects: inout [APIObject], errors: inout [FieldError]) {
-        guard case .object = value else {
-            errors.append(
-                FieldError(
-                    code: .wrongType, kind: "", name: "", path: path, value: FieldReader.show(value),
-                    message: "expected an object with apiVersion and kind"))
-            return
+    /// Decodes the objects of documents, keeping at most
+    /// ``DecodeLimits/maxErrors`` errors and counting the rest.
+    struct Collector {
+        let limits: DecodeLimits
+        /// Whether decoded objects are validated too.
+        var validate = false
+        var errors: [FieldError] = []
+        var omitted = 0
+        /// Objects seen so far, Lists included, against ``DecodeLimits/maxListItems``.
+        var listItems = 0
+
+        init(limits: DecodeLimits, validate: Bool = false) {
+            self.limits = limits
+            self.validate = validate
         }
-        let kind: String
-        if case .string(let k)? = value["kind"] {
-            kind = k
-        } else {
-            kind = ""
+
+        /// Adds a decoded object, with its validation problems when asked.
+        mutating func add(_ object: APIObject, path: String, to objects: inout [APIObject]) {
+            objects.append(object)
+            guard validate else { return }
+            for var error in Validation.validate(object) {
+                if !path.isEmpty { error.path = error.path.isEmpty ? path : "\(path).\(error.path)" }
+                append(error)
+            }
         }
-        do {
-            switch kind {
-            case Kind.policy: objects.append(.policy(try decodePolicy(value, path: path)))
-            case Kind.network: objects.append(.network(try decodeNetwork(value, path: path)))
-            case Kind.nodeState: objects.append(.nodeState(try decodeNodeState(value, path: path)))
-            case Kind.node: objects.append(.node(try decodeNode(value, path: path)))
-            default:
-                if kind.hasSuffix("List"), let items = value["items"] {
-                    guard case .array(let array) = items else {
-                        errors.append(
-                            FieldError(
-                                code: .wrongType, kind: kind, name: "", path: FieldReader.join(path, "items"),
-                                value: FieldReader.show(items), message: "expected list"))
+
+        mutating func append(_ error: FieldError) {
+            if errors.count < limits.maxErrors { errors.append(error) } else { omitted += 1 }
+        }
+
+        mutating func append(contentsOf list: FieldErrorList) {
+            for error in list.errors { append(error) }
+            omitted += list.omitted
+        }
+
+        mutating func collect(_ value: CRValue, path: String, into objects: inout [APIObject]) {
+            guard case .object = value else {
+                append(
+                    FieldError(
+                        code: .wrongType, kind: "", name: "", path: path, value: FieldReader.show(value),
+                        message: "expected an object with apiVersion and kind"))
+                return
+            }
+            let kind: String
+            switch value["kind"] {
+            case .string(let k)?: kind = k
+            case nil, .null?: kind = ""
+            case let other?:
+                append(
+                    FieldError(
+                        code: .wrongType, kind: "", name: "", path: FieldReader.join(path, "kind"),
+                        value: FieldReader.show(other),
+                        message: "expected string, got \(FieldReader.typeName(other)); accepted kinds: \(acceptedKinds)"))
+                return
+            }
+            do {
+                switch kind {
+                case Kind.policy: add(.policy(try decodePolicy(value, path: path)), path: path, to: &objects)
+                case Kind.network: add(.network(try decodeNetwork(value, path: path)), path: path, to: &objects)
+                case Kind.nodeState: add(.nodeState(try decodeNodeState(value, path: path)), path: path, to: &objects)
+                case Kind.node: add(.node(try decodeNode(value, path: path)), path: path, to: &objects)
+                default:
+                    if kind.hasSuffix("List"), let items = value["items"] {
+                        collectList(value, kind: kind, items: items, path: path, into: &objects)
                         return
                     }
-                    for (i, item) in array.enumerated() {
-                        collect(item, path: FieldReader.join(path, "items[\(i)]"), into: &objects, errors: &errors)
-                    }
-                    return
+                    let name: String
+                    if case .string(let n)? = value["metadata"]?["name"] { name = n } else { name = "" }
+                    append(
+                        FieldError(
+                            code: .invalid, kind: kind, name: name, path: FieldReader.join(path, "kind"),
+                            value: kind.isEmpty ? nil : FieldReader.quote(kind),
+                            message: kind.isEmpty
+                                ? "kind is missing; accepted kinds: \(acceptedKinds)"
+                                : "unsupported kind; accepted kinds: \(acceptedKinds)"))
                 }
-                let name: String
-                if case .string(let n)? = value["metadata"]?["name"] { name = n } else { name = "" }
-                errors.append(
-                    FieldError(
-                        code: .invalid, kind: kind, name: name, path: FieldReader.join(path, "kind"),
-                        value: kind.isEmpty ? nil : CRValue.yamlDoubleQuoted(kind),
-                        message: kind.isEmpty
-                            ? "kind is missing; accepted kinds: \(acceptedKinds)"
-                            : "unsupported kind; accepted kinds: \(acceptedKinds)"))
+            } catch let list as FieldErrorList {
+                append(contentsOf: list)
+            } catch {
+                append(FieldError(code: .invalid, kind: kind, name: "", path: path, value: nil, message: "\(error)"))
             }
-        } catch let list as FieldErrorList {
-            errors += list.errors
-        } catch {
-            errors.append(FieldError(code: .invalid, kind: kind, name: "", path: path, value: nil, message: "\(error)"))
+        }
+
+        /// A `List` or `…List`: apiVersion, kind, metadata and items only,
+        /// at most ``DecodeLimits/maxListItems`` objects in all.
+        private mutating func collectList(
+            _ value: CRValue, kind: String, items: CRValue, path: String, into objects: inout [APIObject]
+        ) {
+            var reader = FieldReader(kind: kind)
+            _ = reader.members(value, at: path, accepted: ["apiVersion", "kind", "metadata", "items"])
+            for error in reader.errors { append(error) }
+            guard case .array(let array) = items else {
+                append(
+                    FieldError(
+                        code: .wrongType, kind: kind, name: "", path: FieldReader.join(path, "items"),
+                        value: FieldReader.show(items), message: "expected list"))
+                return
+            }
+            listItems += array.count
+            guard listItems <= limits.maxListItems else {
+                append(
+                    FieldError(
+                        code: .invalid, kind: kind, name: "", path: FieldReader.join(path, "items"), value: nil,
+                        message: "\(array.count) items bring the input past the limit of \(limits.maxListItems) objects in Lists; split the input"))
+                return
+            }
+            objects.reserveCapacity(objects.count + array.count)
+            for (i, item) in array.enumerated() {
+                collect(item, path: FieldReader.join(path, "items[\(i)]"), into: &objects)
+            }
         }
     }
 
-    private static let acceptedKinds =
+    static let acceptedKinds =
         "\(Kind.policy), \(Kind.network), \(Kind.nodeState), Node, List (and …List kinds with items)"
 
     // MARK: - Per-kind entry points by result type
@@ -228,12 +336,12 @@ public enum CRCodec {
                 sawVersion = true
                 let s = reader.string(v, at: p)
                 if s != apiVersion {
-                    reader.fail(.invalid, p, value: CRValue.yamlDoubleQuoted(s), "accepted: \(apiVersion)")
+                    reader.fail(.invalid, p, value: FieldReader.quote(s), "accepted: \(apiVersion)")
                 }
             case "kind":
                 sawKind = true
                 let s = reader.string(v, at: p)
-                if s != kind { reader.fail(.invalid, p, value: CRValue.yamlDoubleQuoted(s), "accepted: \(kind)") }
+                if s != kind { reader.fail(.invalid, p, value: FieldReader.quote(s), "accepted: \(kind)") }
             case "metadata": meta = readMetadata(v, path: p, reader: &reader)
             case "spec": spec = v
             case "status": status = v
@@ -269,7 +377,7 @@ public enum CRCodec {
         if text.isEmpty { return GoogleProtobuf.Timestamp() }
         guard let t = RFC3339.parse(text) else {
             reader.fail(
-                .invalid, path, value: CRValue.yamlDoubleQuoted(text),
+                .invalid, path, value: FieldReader.quote(text),
                 "expected an RFC 3339 time such as 2019-05-21T10:04:00Z")
             return GoogleProtobuf.Timestamp()
         }

@@ -175,6 +175,21 @@ extension CRValue {
         return out
     }
 
+    /// `s` double-quoted for a message, cut to its first `limit` characters:
+    /// `"aaaa…" (104857600 bytes)` for a longer one.
+    static func quotedPrefix(_ s: String, limit: Int) -> String {
+        if s.utf8.count <= limit { return yamlDoubleQuoted(s) }
+        var prefix = ""
+        var count = 0
+        for c in s {
+            if count == limit { break }
+            prefix.append(c)
+            count += 1
+        }
+        if count < limit || prefix.utf8.count == s.utf8.count { return yamlDoubleQuoted(s) }
+        return yamlDoubleQuoted(prefix) + "… (\(s.utf8.count) bytes)"
+    }
+
     /// A YAML double-quoted scalar.
     static func yamlDoubleQuoted(_ s: String) -> String {
         var out = "\""

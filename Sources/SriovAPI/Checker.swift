@@ -8,7 +8,9 @@ struct Checker {
         errors.append(FieldError(code: code, kind: kind, name: name, path: path, value: value, message: message))
     }
 
-    static func quote(_ s: String) -> String { CRValue.yamlDoubleQuoted(s) }
+    /// A value quoted for a message, cut to its first
+    /// ``DecodeLimits/maxQuotedValueLength`` characters.
+    static func quote(_ s: String) -> String { FieldReader.quote(s) }
 
     static func list(_ accepted: [String], empty: Bool) -> String {
         "accepted: " + accepted.joined(separator: ", ") + (empty ? " or empty" : "")

@@ -60,7 +60,7 @@ public struct FieldError: Error, Hashable, Sendable, CustomStringConvertible {
             s += ": "
         }
         s += kind.isEmpty ? "object" : kind
-        if !name.isEmpty { s += " \"\(name)\"" }
+        if !name.isEmpty { s += name.utf8.count <= 64 ? " \"\(name)\"" : " " + FieldReader.quote(name) }
         s += ": \(path.isEmpty ? "<root>" : path): "
         if let value { s += "invalid value \(value): " }
         s += message
@@ -69,13 +69,29 @@ public struct FieldError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Every problem found in one or more objects, reported together.
+///
+/// At most ``DecodeLimits/maxErrors`` errors are kept; ``omitted`` counts the
+/// others, and the description ends with "and N more".
 public struct FieldErrorList: Error, Hashable, Sendable, CustomStringConvertible {
     public var errors: [FieldError]
+    /// Errors found but not kept.
+    public var omitted: Int
 
-    public init(_ errors: [FieldError]) { self.errors = errors }
+    public init(_ errors: [FieldError], omitted: Int = 0) {
+        self.errors = errors
+        self.omitted = omitted
+    }
+
+    /// Every error found, kept or not.
+    public var totalCount: Int { errors.count + omitted }
+
+    /// The errors as lines, the last one saying how many were left out.
+    public var lines: [String] {
+        errors.map(\.description) + (omitted > 0 ? ["and \(omitted) more errors"] : [])
+    }
 
     public var description: String {
-        if errors.count == 1 { return errors[0].description }
-        return "\(errors.count) errors:\n" + errors.map { "  - \($0)" }.joined(separator: "\n")
+        if errors.count == 1 && omitted == 0 { return errors[0].description }
+        return "\(totalCount) errors:\n" + lines.map { "  - \($0)" }.joined(separator: "\n")
     }
 }

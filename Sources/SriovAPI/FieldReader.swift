@@ -15,15 +15,22 @@ struct FieldReader {
         errors.append(FieldError(code: code, kind: kind, name: name, path: path, value: value, message: message))
     }
 
-    /// A short rendering of a value for messages.
+    /// A short rendering of a value for messages: at most
+    /// ``DecodeLimits/maxQuotedValueLength`` characters of a string.
     static func show(_ value: CRValue) -> String {
         switch value {
-        case .string(let s): return CRValue.yamlDoubleQuoted(s)
+        case .string(let s): return quote(s)
         case .array: return "a list"
         case .object: return "an object"
         default:
             return value.jsonString()
         }
+    }
+
+    /// A string quoted for a message, cut to its first
+    /// ``DecodeLimits/maxQuotedValueLength`` characters.
+    static func quote(_ s: String) -> String {
+        CRValue.quotedPrefix(s, limit: DecodeLimits.defaults.maxQuotedValueLength)
     }
 
     static func typeName(_ value: CRValue) -> String {
@@ -56,8 +63,8 @@ struct FieldReader {
                 if ignored.contains(pair.key) { continue }
                 guard accepted.contains(pair.key) else {
                     fail(
-                        .unknownField, Self.join(path, pair.key), value: nil,
-                        "unknown field \"\(pair.key)\"; accepted fields: \(accepted.joined(separator: ", "))")
+                        .unknownField, Self.join(path, Self.pathKey(pair.key)), value: nil,
+                        "unknown field \(Self.quote(pair.key)); accepted fields: \(accepted.joined(separator: ", "))")
                     continue
                 }
                 if case .null = pair.value { continue }
@@ -74,13 +81,25 @@ struct FieldReader {
         path.isEmpty ? key : "\(path).\(key)"
     }
 
-    /// A string field: strings as written, and the exact text of plain
-    /// integer scalars (`deviceID: 1583` reads `"1583"`).
+    /// A key as it goes into a field path: cut like a quoted value, so that
+    /// a huge unknown key is not echoed whole.
+    static func pathKey(_ key: String) -> String {
+        let limit = DecodeLimits.defaults.maxQuotedValueLength
+        return key.utf8.count <= limit ? key : String(key.prefix(limit)) + "…"
+    }
+
+    /// A string field: the scalar exactly as written. A number is an error,
+    /// as in Kubernetes (whose schema rejects `deviceID: 1583` unquoted), so
+    /// that no number is ever turned back into a different string (`1.10`
+    /// into `1.1`).
     mutating func string(_ value: CRValue, at path: String) -> String {
         switch value {
         case .string(let s): return s
-        case .int(let i): return String(i)
-        case .double(let d): return CRValue.goFloatText(d) ?? "\(d)"
+        case .int, .double:
+            fail(
+                .wrongType, path, value: Self.show(value),
+                "expected string, got number; quote it (\"\(Self.show(value))\") to keep it a string")
+            return ""
         case .null: return ""
         default:
             wrongType(path, value, expected: "string")
@@ -145,7 +164,7 @@ struct FieldReader {
         case .null: return [:]
         case .object(let pairs):
             var out: [String: String] = [:]
-            for pair in pairs { out[pair.key] = string(pair.value, at: "\(path)[\(pair.key)]") }
+            for pair in pairs { out[pair.key] = string(pair.value, at: "\(path)[\(Self.pathKey(pair.key))]") }
             return out
         default:
             wrongType(path, value, expected: "map of strings")

@@ -3,26 +3,62 @@
 /// Numbers without a fraction or exponent that fit in 64 bits become
 /// `.int`; other numbers become `.double`. A duplicate key is an error, as it
 /// is for the YAML reader.
+///
+/// The nesting depth and the length of strings are bounded by
+/// ``DecodeLimits`` (``DecodeLimits/maxDepth``, ``DecodeLimits/maxScalarBytes``).
 struct JSONReader {
-    private let bytes: [UInt8]
-    private let source: String
-    private var index = 0
-    /// Nesting limit that keeps recursion bounded on hostile input.
-    private static let maximumDepth = 512
-
-    static func parse(_ text: String, source: String) throws -> CRValue {
-        var reader = JSONReader(bytes: Array(text.utf8), source: source)
-        if reader.bytes.starts(with: [0xEF, 0xBB, 0xBF]) { reader.index = 3 }
-        reader.skipWhitespace()
-        let value = try reader.readValue(depth: 0)
-        reader.skipWhitespace()
-        guard reader.index == reader.bytes.count else { throw reader.error("unexpected text after the JSON value") }
-        return value
+    /// A parse failure; `isLimit` when a limit was hit rather than the syntax
+    /// being wrong (the text is then not worth reading as YAML either).
+    struct Failure: Error {
+        var error: CRParseError
+        var isLimit = false
     }
 
-    private init(bytes: [UInt8], source: String) {
+    private let bytes: UnsafeBufferPointer<UInt8>
+    private let source: String
+    private let limits: DecodeLimits
+    private var index = 0
+
+    static func parse(_ text: String, source: String, limits: DecodeLimits = .defaults) throws(Failure) -> CRValue {
+        var text = text
+        let result = text.withUTF8 { bytes in Result { () throws(Failure) in try parse(bytes, source: source, limits: limits) } }
+        return try result.get()
+    }
+
+    static func parse(
+        _ bytes: UnsafeBufferPointer<UInt8>, source: String, limits: DecodeLimits
+    ) throws(Failure) -> CRValue {
+        var reader = JSONReader(bytes: bytes, source: source, limits: limits)
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { reader.index = 3 }
+        do {
+            guard bytes.count <= limits.maxDocumentBytes else {
+                throw reader.limitError(
+                    "document of \(ByteCount.text(bytes.count)) is larger than the limit of \(ByteCount.text(limits.maxDocumentBytes))")
+            }
+            reader.skipWhitespace()
+            let value = try reader.readValue(depth: 0)
+            reader.skipWhitespace()
+            guard reader.index == reader.bytes.count else { throw reader.error("unexpected text after the JSON value") }
+            return value
+        } catch let error as CRParseError {
+            throw Failure(error: error, isLimit: reader.hitLimit)
+        } catch {
+            throw Failure(error: CRParseError(source: source, reason: "\(error)"))
+        }
+    }
+
+    private var hitLimit = false
+
+    private init(bytes: UnsafeBufferPointer<UInt8>, source: String, limits: DecodeLimits) {
         self.bytes = bytes
         self.source = source
+        self.limits = limits
+    }
+
+    private mutating func limitError(_ reason: String) -> CRParseError {
+        hitLimit = true
+        let e = error(reason)
+        return CRParseError(source: e.source, documentIndex: 0, line: e.line, column: e.column, reason: reason)
     }
 
     private func error(_ reason: String) -> CRParseError {
@@ -44,7 +80,7 @@ struct JSONReader {
     }
 
     private mutating func readValue(depth: Int) throws -> CRValue {
-        guard depth < Self.maximumDepth else { throw error("nesting deeper than \(Self.maximumDepth)") }
+        guard depth < limits.maxDepth else { throw limitError("nesting deeper than \(limits.maxDepth) levels") }
         guard index < bytes.count else { throw error("unexpected end of input") }
         switch bytes[index] {
         case UInt8(ascii: "{"): return try readObject(depth: depth)
@@ -60,7 +96,7 @@ struct JSONReader {
 
     private mutating func expectWord(_ word: String) throws {
         let w = Array(word.utf8)
-        guard bytes.count - index >= w.count, Array(bytes[index..<index + w.count]) == w else {
+        guard bytes.count - index >= w.count, bytes[index..<index + w.count].elementsEqual(w) else {
             throw error("expected \(word)")
         }
         index += w.count
@@ -145,10 +181,15 @@ struct JSONReader {
     }
 
     private mutating func readString() throws -> String {
+        let start = index
         index += 1
         var out: [UInt8] = []
         while true {
             guard index < bytes.count else { throw error("unterminated string") }
+            guard index - start <= limits.maxScalarBytes + 1 else {
+                index = start
+                throw limitError("a string longer than the limit of \(ByteCount.text(limits.maxScalarBytes))")
+            }
             let c = bytes[index]
             switch c {
             case UInt8(ascii: "\""):
@@ -223,7 +264,11 @@ struct JSONReader {
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
             guard digits() > 0 else { throw error("bad number: digits expected in the exponent") }
         }
-        let text = String(decoding: bytes[start..<index], as: UTF8.self)
+        guard index - start <= limits.maxScalarBytes else {
+            index = start
+            throw limitError("a number of \(index - start) digits is longer than the limit of \(ByteCount.text(limits.maxScalarBytes))")
+        }
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
         if isInteger, let value = Int64(text) { return .int(value) }
         guard let value = Double(text) else { throw error("bad number \(text)") }
         return .double(value)

@@ -112,10 +112,8 @@ public enum Syntax {
             let value = try JSONReader.parse(text, source: "")
             guard case .object = value else { return "must be a JSON object ({...})" }
             return nil
-        } catch let error as CRParseError {
-            return "must be a JSON object: \(error.reason) at line \(error.line ?? 0)"
         } catch {
-            return "must be a JSON object"
+            return "must be a JSON object: \(error.error.reason) at line \(error.error.line ?? 0)"
         }
     }
 

@@ -34,13 +34,13 @@ public enum Validation {
     static let syncStatuses = ["Succeeded", "Failed", "InProgress"]
     static let rdmaModes = ["shared", "exclusive"]
 
-    /// Validates any decoded object (Nodes are not validated).
+    /// Validates any decoded object.
     public static func validate(_ object: APIObject) -> [FieldError] {
         switch object {
         case .policy(let p): validate(p)
         case .network(let n): validate(n)
         case .nodeState(let s): validate(s)
-        case .node: []
+        case .node(let n): validate(n)
         }
     }
 

@@ -17,10 +17,18 @@ public enum OfflineRender {
         /// Namespace of the rendered node states (when the input has none) and
         /// of the device-plugin ConfigMap.
         public var operatorNamespace: String
+        /// Bounds: the number of policies and networks
+        /// (``DecodeLimits/maxStoredPolicies``, ``DecodeLimits/maxStoredNetworks``)
+        /// and of problems returned (``DecodeLimits/maxErrors``).
+        public var limits: DecodeLimits
 
-        public init(render: RenderOptions = .defaults, operatorNamespace: String = "sriov-network-operator") {
+        public init(
+            render: RenderOptions = .defaults, operatorNamespace: String = "sriov-network-operator",
+            limits: DecodeLimits = .defaults
+        ) {
             self.render = render
             self.operatorNamespace = operatorNamespace
+            self.limits = limits
         }
     }
 
@@ -35,10 +43,16 @@ public enum OfflineRender {
     }
 
     /// Why a render failed: every problem found, one human line each.
+    /// At most ``DecodeLimits/maxErrors`` problems are kept; ``omitted``
+    /// counts the others.
     public struct Failure: Error, Sendable, CustomStringConvertible {
         public var problems: [String]
         public var warnings: [String]
-        public var description: String { problems.joined(separator: "\n") }
+        /// Problems found but not kept.
+        public var omitted = 0
+        public var description: String {
+            (problems + (omitted > 0 ? ["and \(omitted) more problems"] : [])).joined(separator: "\n")
+        }
     }
 
     /// The name of the device plugin's ConfigMap.
@@ -46,7 +60,28 @@ public enum OfflineRender {
 
     /// Renders decoded objects.
     public static func render(_ objects: [APIObject], options: Options = Options()) -> Result<Output, Failure> {
-        var problems: [String] = Validation.validate(objects).map(\.description)
+        let limits = options.limits
+        // Problems past the cap are counted, not described.
+        var uncounted = 0
+        func failure(_ problems: [String], _ warnings: [String]) -> Result<Output, Failure> {
+            let kept = Array(problems.prefix(limits.maxErrors))
+            return .failure(Failure(problems: kept, warnings: warnings, omitted: problems.count - kept.count + uncounted))
+        }
+        var policyCount = 0
+        var networkCount = 0
+        for object in objects {
+            if case .policy = object { policyCount += 1 }
+            if case .network = object { networkCount += 1 }
+        }
+        if policyCount > limits.maxStoredPolicies || networkCount > limits.maxStoredNetworks {
+            return failure(
+                ["the input holds \(policyCount) policies and \(networkCount) networks; the limits are \(limits.maxStoredPolicies) policies and \(limits.maxStoredNetworks) networks"],
+                [])
+        }
+        var problems: [String] = []
+        for error in Validation.validate(objects) {
+            if problems.count < limits.maxErrors { problems.append(error.description) } else { uncounted += 1 }
+        }
         var warnings: [String] = []
         var policies: [String: SriovV1.SriovNetworkNodePolicy] = [:]
         var networks: [String: SriovV1.SriovNetwork] = [:]
@@ -71,7 +106,7 @@ public enum OfflineRender {
         for name in states.keys.sorted() where nodes[name] == nil {
             warnings.append("SriovNetworkNodeState \"\(name)\": no v1 Node of that name in the input; not rendered (the operator renders existing nodes only)")
         }
-        if !problems.isEmpty { return .failure(Failure(problems: problems, warnings: warnings)) }
+        if !problems.isEmpty { return failure(problems, warnings) }
 
         let renderNodes = nodes.values.map {
             RenderNode(name: $0.name, labels: $0.labels, interfaces: states[$0.name]?.status.interfaces ?? [])
@@ -79,11 +114,13 @@ public enum OfflineRender {
         let state = RenderState(
             policies: Array(policies.values), networks: Array(networks.values), nodes: renderNodes,
             options: options.render)
-        problems += state.conflicts.map(\.description)
+        let conflicts = state.conflicts
+        problems += conflicts.prefix(limits.maxErrors).map(\.description)
+        uncounted += max(0, conflicts.count - limits.maxErrors)
         for key in state.attachments.keys.sorted() {
             if case .failure(let error) = state.attachments[key] { problems.append(error.description) }
         }
-        if !problems.isEmpty { return .failure(Failure(problems: problems, warnings: warnings)) }
+        if !problems.isEmpty { return failure(problems, warnings) }
 
         var items: [CRValue] = []
         var configData: [(key: String, value: CRValue)] = []

@@ -22,23 +22,14 @@ extension PolicySet {
                 message: "policy \"\(error.policy)\": spec.nicSelector.pfNames entry \"\(error.pfNamesEntry)\" has a malformed VF range; expected name or name#first-last with integers first <= last"))
         }
 
-        for (resource, later, earlier) in excludeTopologyPairs {
-            let (a, b) = (policies[earlier], policies[later])
-            found.append(RenderConflict(
-                code: .excludeTopologyMismatch, node: node, policy: b.name, otherPolicy: a.name,
-                message: "policies \"\(a.name)\" (excludeTopology \(a.policy.spec.excludeTopology)) and \"\(b.name)\" (excludeTopology \(b.policy.spec.excludeTopology)) share resourceName \"\(resource)\"; spec.excludeTopology must be the same for every policy of a resourceName"))
+        for (resource, group) in excludeTopologyGroups {
+            ConflictGroups.excludeTopology(
+                group.map { (policies[$0].name, policies[$0].policy.spec.excludeTopology) }, resource: resource,
+                node: node, into: &found)
         }
 
         for (device, names) in duplicateRootDevices {
-            let name = pfName(at: device)
-            for j in 1..<names.count {
-                for i in 0..<j {
-                    found.append(RenderConflict(
-                        code: .duplicateRootDevice, node: node, policy: names[j], otherPolicy: names[i],
-                        pciAddress: device, pfName: name,
-                        message: "policies \"\(names[i])\" and \"\(names[j])\" both list \(device) in spec.nicSelector.rootDevices; a PF may be selected by rootDevices in one policy only (partition it with pfNames ranges instead)"))
-                }
-            }
+            ConflictGroups.duplicateRootDevice(names, device: device, pfName: pfName(at: device), node: node, into: &found)
         }
 
         let pfCount = interfaces.count
@@ -61,10 +52,7 @@ extension PolicySet {
                     firstSelector = policy
                 }
             }
-            if !clashingNames.isEmpty
-                && clashingNames.contains(where: { CompiledPolicy.names(interfaces[k], $0.0) && CompiledPolicy.names(interfaces[k], $0.1) }) {
-                appendNamingConflicts(node: node, pf: interfaces[k], into: &found)
-            }
+            if !namingEntries.isEmpty { appendNamingConflicts(node: node, pf: interfaces[k], into: &found) }
             if managedMismatch {
                 appendManagedConflicts(node: node, pf: interfaces[k], pfIndex: k, pfCount: pfCount, selects: selects, into: &found)
             }
@@ -73,39 +61,22 @@ extension PolicySet {
         return found
     }
 
-    /// Same PF named twice: two ranges that overlap, or two plain names.
-    /// A pair of policies is reported once per PF.
+    /// Same PF named twice: two ranges that overlap, or two plain names
+    /// (``ConflictGroups/naming(_:node:pciAddress:pfName:into:)``), among the
+    /// entries under the PF's name and altNames.
     private func appendNamingConflicts(node: String, pf: RenderPF, into found: inout [RenderConflict]) {
-        // The entries naming the PF by its name or an altName, in policy order.
-        var naming: [(policy: Int, entry: Int)] = []
-        for (i, policy) in policies.enumerated() {
-            for (e, entry) in policy.pfNames.enumerated() where CompiledPolicy.names(pf, entry.name) {
-                naming.append((i, e))
-            }
+        var entries = namingEntries[pf.name] ?? []
+        var merged = false
+        var seen: Set<String> = [pf.name]
+        for alt in pf.altNames where seen.insert(alt).inserted {
+            guard let more = namingEntries[alt] else { continue }
+            entries += more
+            merged = true
         }
-        var reportedPairs: [(String, String)] = []
-        for j in naming.indices {
-            for i in 0..<j where policies[naming[i].policy].name != policies[naming[j].policy].name {
-                let (p, q) = (policies[naming[i].policy].name, policies[naming[j].policy].name)
-                let a = policies[naming[i].policy].pfNames[naming[i].entry]
-                let b = policies[naming[j].policy].pfNames[naming[j].entry]
-                guard !reportedPairs.contains(where: { $0 == (p, q) }), a.isValid, b.isValid else { continue }
-                if let (af, al) = a.bounds, let (bf, bl) = b.bounds {
-                    guard af <= bl && bf <= al else { continue }
-                    reportedPairs.append((p, q))
-                    found.append(RenderConflict(
-                        code: .vfRangeOverlap, node: node, policy: q, otherPolicy: p,
-                        pciAddress: pf.pciAddress, pfName: pf.name,
-                        message: "policies \"\(p)\" (pfNames \"\(a.raw)\") and \"\(q)\" (pfNames \"\(b.raw)\") assign overlapping VF ranges \(af)-\(al) and \(bf)-\(bl) on the same PF; give each policy a disjoint range"))
-                } else if a.bounds == nil && b.bounds == nil {
-                    reportedPairs.append((p, q))
-                    found.append(RenderConflict(
-                        code: .samePFName, node: node, policy: q, otherPolicy: p,
-                        pciAddress: pf.pciAddress, pfName: pf.name,
-                        message: "policies \"\(p)\" (pfNames \"\(a.raw)\") and \"\(q)\" (pfNames \"\(b.raw)\") both select the whole PF; partition it with name#first-last ranges"))
-                }
-            }
-        }
+        guard entries.count > 1 else { return }
+        // Entries of several names: back to policy order (each list is already in it).
+        if merged { entries.sort { ($0.policy, $0.entry) < ($1.policy, $1.entry) } }
+        ConflictGroups.naming(entries, node: node, pciAddress: pf.pciAddress, pfName: pf.name, into: &found)
     }
 
     /// externallyManaged must agree among the policies selecting a PF.
@@ -113,14 +84,9 @@ extension PolicySet {
         node: String, pf: RenderPF, pfIndex k: Int, pfCount: Int, selects: [Bool],
         into found: inout [RenderConflict]
     ) {
-        let selectors = policies.indices.filter { selects[$0 * pfCount + k] }.map { policies[$0] }
-        for j in 1..<selectors.count {
-            for i in 0..<j where selectors[i].externallyManaged != selectors[j].externallyManaged {
-                found.append(RenderConflict(
-                    code: .externallyManagedMismatch, node: node, policy: selectors[j].name, otherPolicy: selectors[i].name,
-                    pciAddress: pf.pciAddress, pfName: pf.name,
-                    message: "policies \"\(selectors[i].name)\" (externallyManaged \(selectors[i].externallyManaged)) and \"\(selectors[j].name)\" (externallyManaged \(selectors[j].externallyManaged)) select the same PF; spec.externallyManaged must agree"))
-            }
+        let selectors = policies.indices.filter { selects[$0 * pfCount + k] }.map {
+            (policies[$0].name, policies[$0].externallyManaged)
         }
+        ConflictGroups.externallyManaged(selectors, pciAddress: pf.pciAddress, pfName: pf.name, node: node, into: &found)
     }
 }

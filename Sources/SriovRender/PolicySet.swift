@@ -19,17 +19,16 @@ final class PolicySet: Sendable {
     let policies: [CompiledPolicy]
     /// The device-plugin config, when no policy has a netFilter.
     let devicePluginConfig: DevicePluginConfig?
-    /// excludeTopology conflicts: the later and the earlier policy of a pair
-    /// sharing `resource`.
-    let excludeTopologyPairs: [(resource: String, later: Int, earlier: Int)]
+    /// The resourceNames whose policies disagree on excludeTopology, with
+    /// those policies in application order.
+    let excludeTopologyGroups: [(resource: String, policies: [Int])]
     /// Addresses listed in the rootDevices of more than one policy, with the
     /// names of those policies in application order.
     let duplicateRootDevices: [(device: String, policies: [String])]
-    /// Names of pfNames entries of two different policies that would conflict
-    /// (overlapping ranges, or both without a range) on a PF both name. The
-    /// PF-naming conflicts are looked for only on a PF named by both names of
-    /// one of these pairs.
-    let clashingNames: [(String, String)]
+    /// The valid pfNames entries by the name they give (the text before `#`),
+    /// in policy order: the PF-naming conflicts of a PF are looked for among
+    /// the entries under its name and altNames only.
+    let namingEntries: [String: [ConflictGroups.NamingEntry]]
     private let nics: SupportedNICTable
 
     init(_ policies: [CompiledPolicy], nics: SupportedNICTable) {
@@ -38,20 +37,23 @@ final class PolicySet: Sendable {
         devicePluginConfig = policies.contains { !$0.netFilter.isEmpty }
             ? nil
             : DevicePluginConfig.render(compiled: policies, interfaces: [], nics: nics)
-        clashingNames = Self.clashingNames(policies)
+        var byName: [String: [ConflictGroups.NamingEntry]] = [:]
+        for (i, policy) in policies.enumerated() {
+            for (e, entry) in policy.pfNames.enumerated() where entry.isValid {
+                byName[entry.name, default: []].append(
+                    ConflictGroups.NamingEntry(
+                        policy: i, entry: e, policyName: policy.name, raw: entry.raw, bounds: entry.bounds))
+            }
+        }
+        namingEntries = byName
 
         // The groups of policies sharing a resourceName, in application order.
         var byResource: [String: [Int]] = [:]
         for (i, policy) in policies.enumerated() { byResource[policy.policy.spec.resourceName, default: []].append(i) }
-        var pairs: [(resource: String, later: Int, earlier: Int)] = []
-        for (resource, group) in byResource where group.count > 1 {
-            for j in 1..<group.count {
-                for i in 0..<j where policies[group[i]].policy.spec.excludeTopology != policies[group[j]].policy.spec.excludeTopology {
-                    pairs.append((resource, group[j], group[i]))
-                }
-            }
+        excludeTopologyGroups = byResource.compactMap { resource, group in
+            guard group.count > 1, Set(group.map { policies[$0].policy.spec.excludeTopology }).count > 1 else { return nil }
+            return (resource, group)
         }
-        excludeTopologyPairs = pairs
 
         var byRootDevice: [String: [String]] = [:]
         var duplicated: [String] = []
@@ -62,30 +64,6 @@ final class PolicySet: Sendable {
             }
         }
         duplicateRootDevices = duplicated.map { ($0, byRootDevice[$0]!) }
-    }
-
-    /// The ``clashingNames`` of these policies, each unordered pair once.
-    private static func clashingNames(_ policies: [CompiledPolicy]) -> [(String, String)] {
-        var pairs: [(String, String)] = []
-        for (i, p) in policies.enumerated() where !p.pfNames.isEmpty {
-            for q in policies[(i + 1)...] where !q.pfNames.isEmpty && q.name != p.name {
-                for a in p.pfNames where a.isValid {
-                    for b in q.pfNames where b.isValid {
-                        let clash: Bool
-                        if let (af, al) = a.bounds, let (bf, bl) = b.bounds {
-                            clash = af <= bl && bf <= al
-                        } else {
-                            clash = a.bounds == nil && b.bounds == nil
-                        }
-                        guard clash, !pairs.contains(where: { $0 == (a.name, b.name) || $0 == (b.name, a.name) }) else {
-                            continue
-                        }
-                        pairs.append((a.name, b.name))
-                    }
-                }
-            }
-        }
-        return pairs
     }
 
     /// A set for policies already known to select the node, compiled on the spot.

@@ -26,7 +26,12 @@ struct CRValueTextTests {
             ScalarCase(text: "1_000", expected: .string("1_000")),
             ScalarCase(text: "99999999999999999999", expected: .string("99999999999999999999")),
             ScalarCase(text: "1.5", expected: .double(1.5)),
-            ScalarCase(text: "2e3", expected: .double(2000)),
+            ScalarCase(text: "2.5e3", expected: .double(2500)),
+            // A float needs its `.` (YAML 1.1, as Kubernetes reads it): PCI IDs stay text.
+            ScalarCase(text: "2e3", expected: .string("2e3")),
+            ScalarCase(text: "14e4", expected: .string("14e4")),
+            ScalarCase(text: "10e2", expected: .string("10e2")),
+            ScalarCase(text: "1.10", expected: .double(1.1)),
             ScalarCase(text: "on", expected: .string("on")),
             ScalarCase(text: "yes", expected: .string("yes")),
             ScalarCase(text: "true", expected: .bool(true)),
@@ -92,7 +97,7 @@ struct CRValueTextTests {
         "parse errors name the source, the document index and the line",
         arguments: [
             BadText(name: "bad indentation in the second document", text: "a: 1\n---\nb:\n  - x\n y: 2\n", line: 5, document: 1, reasonPart: "did not find expected key"),
-            BadText(name: "duplicate key, reported at its first occurrence", text: "x: 0\na: 1\nb: 2\na: 3\n", line: 2, document: 0, reasonPart: "duplicate key \"a\""),
+            BadText(name: "duplicate key, reported where it repeats, naming the first line", text: "x: 0\na: 1\nb: 2\na: 3\n", line: 4, document: 0, reasonPart: "duplicate key \"a\" (first set at line 2)"),
             BadText(name: "JSON missing comma", text: "{\"a\": 1\n \"b\": 2}", line: 2, document: 0, reasonPart: "expected ','"),
         ])
     func parseErrors(_ c: BadText) {
