@@ -34,10 +34,11 @@ public actor ControllerState {
         /// would be most of the store's traffic).
         public var lastSeenRefreshSeconds: Int64 = 300
         /// Policies the store holds at most (each is rendered against every
-        /// node it selects; this keeps an Apply storm from exhausting memory).
-        public var maxPolicies = 10_000
+        /// node it selects; this keeps an Apply storm from exhausting
+        /// memory). The same bound as the offline renderer's.
+        public var maxPolicies = DecodeLimits.defaults.maxStoredPolicies
         /// Networks the store holds at most.
-        public var maxNetworks = 10_000
+        public var maxNetworks = DecodeLimits.defaults.maxStoredNetworks
 
         public init() {}
         public static var defaults: Self { Self() }

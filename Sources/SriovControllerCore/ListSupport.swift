@@ -24,11 +24,11 @@ public struct LabelSelector: Sendable, Hashable {
                 if text.trimmingSpaces().isEmpty { continue }
                 throw RPCError(code: .invalidArgument, message: "label_selector \"\(text.prefix(100))\": empty term")
             }
-            if let r = term.range(of: "!=") {
+            if let r = term.firstRange(of: "!=") {
                 requirements.append(.notEquals(try Self.key(term[..<r.lowerBound], text), try Self.value(term[r.upperBound...], text)))
-            } else if let r = term.range(of: "==") {
+            } else if let r = term.firstRange(of: "==") {
                 requirements.append(.equals(try Self.key(term[..<r.lowerBound], text), try Self.value(term[r.upperBound...], text)))
-            } else if let r = term.range(of: "=") {
+            } else if let r = term.firstRange(of: "=") {
                 requirements.append(.equals(try Self.key(term[..<r.lowerBound], text), try Self.value(term[r.upperBound...], text)))
             } else if term.hasPrefix("!") {
                 requirements.append(.notExists(try Self.key(term.dropFirst(), text)))

@@ -12,6 +12,19 @@ struct ControllerExecutableTests {
         return debug
     }
 
+    /// The controller's log lines up to the one saying it is ready (it
+    /// listens, answering health NOT_SERVING, before it has loaded its state).
+    static func readUntilReady(_ pipe: Pipe) async -> String {
+        var text = ""
+        for _ in 0..<20 {
+            let line = await readLineOffPool(from: pipe)
+            if line.isEmpty { break }
+            text += line + "\n"
+            if line.contains("sriov-controller ready") { break }
+        }
+        return text
+    }
+
     /// A new empty data directory.
     static func dataDirectory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-controller-data-\(UUID().uuidString)").path
@@ -29,7 +42,7 @@ struct ControllerExecutableTests {
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         try p.run()
-        let text = await readLineOffPool(from: err)
+        let text = await Self.readUntilReady(err)
         let match = try #require(text.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/), "\(text)")
         let port = try #require(Int(match.1))
         let tls = certs.clientTLS()
@@ -56,7 +69,7 @@ struct ControllerExecutableTests {
             kill(p.processIdentifier, SIGKILL)
             p.waitUntilExit()
         }
-        let ready = await readLineOffPool(from: err)
+        let ready = await Self.readUntilReady(err)
         let match = try #require(ready.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/), "\(ready)")
         let port = try #require(Int(match.1))
         let tls = certs.clientTLS()

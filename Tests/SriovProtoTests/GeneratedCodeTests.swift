@@ -18,7 +18,7 @@ struct GeneratedCodeTests {
         #expect(SriovV1.Agent.watchConfig.kind == .serverStreaming)
         #expect(GrpcReflectionV1.ServerReflection.serverReflectionInfo.kind == .bidirectionalStreaming)
         #expect(GrpcHealthV1.Health.check.inputName == "grpc.health.v1.HealthCheckRequest")
-        #expect(SriovV1.Operator.methods.count == 12)
+        #expect(SriovV1.Operator.methods.count == 15)
     }
 
     @Test func registryFindsFilesBySymbolWithTheirImports() throws {
