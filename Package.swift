@@ -109,6 +109,13 @@ let package = Package(
             name: "grpc-load", dependencies: ["SriovGRPC", "SriovProto"],
             path: "Benchmarks/grpc/load", swiftSettings: swiftSettings),
         .executableTarget(
+            name: "sriov-agent-bench",
+            dependencies: [
+                "SriovAgentCore", "SriovHost", "SriovSimKernel", "SriovGRPC", "SriovProto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/sriov-agent-bench", swiftSettings: swiftSettings),
+        .executableTarget(
             name: "sriov-render-bench", dependencies: ["SriovRender", "SriovAPI", "SriovProto"],
             path: "Benchmarks/sriov-render-bench", swiftSettings: swiftSettings),
         .executableTarget(

@@ -113,6 +113,12 @@ public final class SimulatedKernel: Sysfs {
         return try SimulatedKernel(root: root)
     }
 
+    /// Removes a directory tree (a simulated node and anything beside it)
+    /// without following symbolic links.
+    public static func remove(root: String) {
+        TreeFiles.removeTree(root)
+    }
+
     // MARK: Sysfs
 
     public func read(_ path: String) throws(SysfsError) -> String {
