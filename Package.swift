@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "sriovctl", targets: ["sriovctl"]),
         .executable(name: "sriov-controller", targets: ["sriov-controller"]),
+        .executable(name: "sriov-agent", targets: ["sriov-agent"]),
         .library(name: "SriovAPI", targets: ["SriovAPI"]),
         .library(name: "SriovRender", targets: ["SriovRender"]),
     ],
@@ -89,7 +90,34 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // ---- Host: sysfs discovery, the pure plan, apply and checkpoint; the
+        // ---- simulated kernel behind the same sysfs protocol.
+        .target(
+            name: "SriovHost",
+            dependencies: ["SriovProto", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "SriovSimKernel", dependencies: ["SriovHost"],
+            swiftSettings: swiftSettings),
+
+        // ---- Services: the node agent's loop on the RPC client.
+        .target(
+            name: "SriovAgentCore",
+            dependencies: [
+                "SriovHost", "SriovGRPC", "SriovProto", "COpenSSL",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
         // ---- Executables.
+        .executableTarget(
+            name: "sriov-agent",
+            dependencies: [
+                "SriovAgentCore", "SriovHost", "SriovSimKernel", "SriovGRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "sriov-controller",
             dependencies: [
@@ -105,6 +133,13 @@ let package = Package(
             name: "sriov-controller-bench", dependencies: ["SriovGRPC", "SriovProto", "COpenSSL"],
             path: "Benchmarks/controller", exclude: ["run.sh"], swiftSettings: swiftSettings),
         .executableTarget(
+            name: "sriov-agent-bench",
+            dependencies: [
+                "SriovAgentCore", "SriovHost", "SriovSimKernel", "SriovGRPC", "SriovProto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/sriov-agent-bench", swiftSettings: swiftSettings),
+        .executableTarget(
             name: "sriov-render-bench", dependencies: ["SriovRender", "SriovAPI", "SriovProto"],
             path: "Benchmarks/sriov-render-bench", swiftSettings: swiftSettings),
         .executableTarget(
@@ -117,7 +152,8 @@ let package = Package(
 
         // ---- Tests mirror Sources.
         .target(
-            name: "SriovTestSupport", dependencies: ["SriovProto", "SriovAPI"],
+            name: "SriovTestSupport",
+            dependencies: ["SriovProto", "SriovAPI", "SriovGRPC", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SriovTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovProtoTests", dependencies: ["SriovProto", "SriovTestSupport"],
@@ -140,6 +176,17 @@ let package = Package(
         .testTarget(
             name: "SriovRenderTests",
             dependencies: ["SriovRender", "SriovAPI", "SriovProto", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovHostTests",
+            dependencies: ["SriovHost", "SriovSimKernel", "SriovProto", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovAgentTests",
+            dependencies: [
+                "SriovAgentCore", "SriovHost", "SriovSimKernel", "SriovGRPC", "SriovProto", "SriovTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
     ]
 )

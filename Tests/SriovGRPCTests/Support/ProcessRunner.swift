@@ -56,29 +56,6 @@ enum ProcessRunner {
     }
 }
 
-/// A log handler that keeps messages, to check what the server logged.
-struct RecordingLogHandler: LogHandler {
-    let box: Box
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    final class Box: Sendable {
-        let lines = Mutex<[String]>([])
-        var all: [String] { lines.withLock { $0 } }
-    }
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let message = event.message
-        let md = (event.metadata ?? [:]).map { "\($0)=\($1)" }.sorted().joined(separator: " ")
-        box.lines.withLock { $0.append("\(message) \(md)") }
-    }
-}
-
 /// Runs blocking work (waiting for a child process or a pipe) on a thread of
 /// its own. Swift's cooperative pool has one thread per core, two here: a
 /// test blocking one of them stalls the tasks of every other test running

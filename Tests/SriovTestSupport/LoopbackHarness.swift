@@ -5,16 +5,16 @@ import SriovGRPC
 /// A server on 127.0.0.1:0 with freshly generated certificates in a temp
 /// directory, and channels to it. Reusable by tests of anything served
 /// over SriovGRPC.
-final class LoopbackHarness: Sendable {
-    let certs: CertificateDirectory
-    let server: GRPCServer
-    let port: Int
+public final class LoopbackHarness: Sendable {
+    public let certs: CertificateDirectory
+    public let server: GRPCServer
+    public let port: Int
     /// What the server logged.
-    let log = RecordingLogHandler.Box()
+    public let log = RecordingLogHandler.Box()
 
     /// Starts a server with `routes`. `security` defaults to mutual TLS
     /// with the generated controller certificate.
-    init(routes: [ServerRoute], clientAuth: TLSConfiguration.ClientAuth = .required, plaintext: Bool = false,
+    public init(routes: [ServerRoute], clientAuth: TLSConfiguration.ClientAuth = .required, plaintext: Bool = false,
          limits: ServerConfiguration.Limits = .defaults, compression: ServerConfiguration.Compression = .defaults,
          certs: CertificateDirectory? = nil, port requestedPort: Int = 0) throws {
         let certs = try certs ?? CertificateDirectory.shared()
@@ -33,7 +33,7 @@ final class LoopbackHarness: Sendable {
 
     /// A channel presenting `identity` (a certificate base name such as
     /// `node-n1`), or none.
-    func channel(identity: String? = "node-n1", host: String = "127.0.0.1", serverName: String? = nil, plaintext: Bool = false,
+    public func channel(identity: String? = "node-n1", host: String = "127.0.0.1", serverName: String? = nil, plaintext: Bool = false,
                  trustRoots: String? = nil, port: Int? = nil, configure: (inout ClientConfiguration) -> Void = { _ in }) throws -> GRPCChannel {
         var config: ClientConfiguration
         if plaintext {
@@ -46,31 +46,29 @@ final class LoopbackHarness: Sendable {
         return try GRPCChannel(configuration: config)
     }
 
-    func stop() async { await server.shutdown(gracePeriod: .seconds(2)) }
+    public func stop() async { await server.shutdown(gracePeriod: .seconds(2)) }
 }
 
 /// A directory of certificates made by `certs/make-certs.sh`.
-struct CertificateDirectory: Sendable {
-    let directory: String
+public struct CertificateDirectory: Sendable {
+    public let directory: String
 
-    func path(_ name: String) -> String { directory + "/" + name }
+    public init(directory: String) { self.directory = directory }
+
+    public func path(_ name: String) -> String { directory + "/" + name }
 
     /// Client TLS presenting `identity` (a certificate base name such as
     /// `node-n1`; nil for none), trusting `trustRoots` (default this CA).
-    func clientTLS(identity: String? = "node-n1", trustRoots: String? = nil) -> TLSConfiguration {
+    public func clientTLS(identity: String? = "node-n1", trustRoots: String? = nil) -> TLSConfiguration {
         TLSConfiguration(
             certificatePath: identity.map { path("\($0).crt") }, privateKeyPath: identity.map { path("\($0).key") },
             trustRootsPath: trustRoots ?? path("ca.crt"))
     }
 
-    static let repoRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<4 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    public static var repoRoot: String { RepoPaths.root.path }
 
     /// Generates certificates into a new temporary directory.
-    static func make(_ args: [String] = []) throws -> CertificateDirectory {
+    public static func make(_ args: [String] = []) throws -> CertificateDirectory {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sriov-grpc-certs-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let p = Process()
@@ -91,11 +89,11 @@ struct CertificateDirectory: Sendable {
     }
 
     /// One directory shared by the tests of this process.
-    static func shared() throws -> CertificateDirectory { try cached.get() }
+    public static func shared() throws -> CertificateDirectory { try cached.get() }
 }
 
 /// Polls `condition` every 20 ms for up to `limit`; its last value.
-func eventually(_ limit: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
+public func eventually(_ limit: Duration = .seconds(10), _ condition: () -> Bool) async throws -> Bool {
     let end = ContinuousClock.now + limit
     while ContinuousClock.now < end {
         if condition() { return true }

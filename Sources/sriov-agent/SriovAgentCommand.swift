@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `sriov-agent`: the node agent, and `sriov-agent simulate` for a
+/// simulated node.
+@main
+struct SriovAgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sriov-agent",
+        abstract: "The SR-IOV network operator's node agent.",
+        subcommands: [RunCommand.self, SimulateCommand.self],
+        defaultSubcommand: RunCommand.self)
+}
