@@ -100,7 +100,12 @@ public actor ControllerState {
         self.nodes = nodes
         self.rendered = rendered
         render = RenderState(
-            policies: Array(policies.values), networks: Array(networks.values),
+            policies: policies.values.map(Self.unversioned),
+            networks: networks.values.map { n in
+                var c = n
+                c.metadata.resourceVersion = ""
+                return c
+            },
             nodes: nodes.values.map { RenderNode(name: $0.metadata.name, labels: $0.status.nodeLabels, interfaces: $0.status.interfaces) },
             options: options.render)
         needsReload = false
@@ -360,16 +365,15 @@ public actor ControllerState {
             policy.metadata.uid = Meta.uuid()
         }
         policy.metadata.resourceVersion = ""
-        var after = render
-        let delta = after.apply(.upsertPolicy(policy))
-        let conflicts = delta.changedNodes.flatMap { after.outputs[$0]?.conflicts ?? [] }.filter { $0.involves(policy: name) }
+        // Render in place (a copy of the whole render state per write would
+        // cost more than the write); a refused policy is rendered out again,
+        // which restores the same outputs (rendering is deterministic).
+        let delta = timedRender(.upsertPolicy(policy))
+        let conflicts = delta.changedNodes.flatMap { render.outputs[$0]?.conflicts ?? [] }.filter { $0.involves(policy: name) }
         if !conflicts.isEmpty {
+            _ = render.apply(old.map { RenderChange.upsertPolicy(Self.unversioned($0)) } ?? .removePolicy(name: name))
             throw RPCError(code: .failedPrecondition, message: Self.describe(conflicts, what: what))
         }
-        let clock = ContinuousClock()
-        let start = clock.now
-        render = after
-        metrics.renderDuration.record(clock.now - start)
         var m = Mutation(now: Meta.now())
         m.compares = [Compare(key: ObjectKeys.policy(policy.metadata.namespace, name), modRevision: Int64(old?.metadata.resourceVersion ?? "0") ?? 0)]
         m.writes = [.put(key: ObjectKeys.policy(policy.metadata.namespace, name), value: StoredObject.bytes(policy))]
@@ -379,6 +383,13 @@ public actor ControllerState {
         policy.metadata.resourceVersion = String(revision)
         if policies[name]?.metadata.uid == policy.metadata.uid { policies[name]?.metadata.resourceVersion = String(revision) }
         return ApplyResult(object: policy, created: old == nil, affectedNodes: m.affectedNodes.sorted())
+    }
+
+    /// A policy as the render state holds it (without resource version).
+    static func unversioned(_ p: SriovV1.SriovNetworkNodePolicy) -> SriovV1.SriovNetworkNodePolicy {
+        var c = p
+        c.metadata.resourceVersion = ""
+        return c
     }
 
     /// Conflicts as one message: each conflicting pair once, at most 10, then

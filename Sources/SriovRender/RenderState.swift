@@ -48,6 +48,13 @@ public struct RenderState: Sendable {
     /// pairs, so that matching a node looks each label key up once.
     private var distinctSelectors: [[(key: Int, value: String)]] = []
     private var selectorKeys: [String] = []
+    /// Index of each distinct nodeSelector in `distinctSelectors`, how many
+    /// sorted policies use each, and the label keys' indexes: kept across
+    /// changes so that one policy change costs a binary search and an
+    /// insertion instead of a full re-sort.
+    private var selectorIndex: [[String: String]: Int] = [:]
+    private var selectorRefs: [Int] = []
+    private var selectorKeyIndex: [String: Int] = [:]
     private var inventoryIDs: [InventoryKey: UInt32] = [:]
     private var inventoryKeys: [UInt32: [RenderPF]] = [:]
     private var inventoryRefs: [UInt32: Int] = [:]
@@ -129,13 +136,14 @@ public struct RenderState: Sendable {
             let old = policies[policy.name]
             if old == policy { return delta }
             policies[policy.name] = policy
+            if let old { unsort(old) }
             replaceVersion(of: policy.name, removed: false)
-            resortPolicies()
+            insertSorted(policy)
             reRender(nodesSelectedBy: [old, policy].compactMap { $0 }, into: &delta)
         case .removePolicy(let name):
             guard let old = policies.removeValue(forKey: name) else { return delta }
+            unsort(old)
             replaceVersion(of: name, removed: true)
-            resortPolicies()
             reRender(nodesSelectedBy: [old], into: &delta)
         case .upsertNetwork(let network):
             let key = Self.key(network)
@@ -262,32 +270,81 @@ public struct RenderState: Sendable {
         }
     }
 
+    /// Sorts every policy again and rebuilds the selector tables (initial
+    /// load, and compaction once many selectors fell out of use).
     private mutating func resortPolicies() {
         sortedPolicies = NodeSpecRenderer.sortedForApplication(policies.values)
             .filter { $0.name != NodeSpecRenderer.deprecatedDefaultPolicyName }
         sortedVersions = sortedPolicies.map { policyVersion[$0.name] ?? 0 }
         sortedCompiled = zip(sortedPolicies, sortedVersions).map { policy, version in
-            if let existing = compiled[version] { return existing }
-            let new = CompiledPolicy(policy)
-            compiled[version] = new
-            return new
+            compiledPolicy(policy, version: version)
         }
-        var index: [[String: String]: Int] = [:]
+        selectorIndex = [:]
+        selectorRefs = []
+        selectorKeyIndex = [:]
         distinctSelectors = []
-        var keyIndex: [String: Int] = [:]
         selectorKeys = []
-        sortedSelectorIndex = sortedPolicies.map { policy in
-            if let i = index[policy.spec.nodeSelector] { return i }
-            let i = distinctSelectors.count
-            index[policy.spec.nodeSelector] = i
-            distinctSelectors.append(policy.spec.nodeSelector.sorted { $0.key < $1.key }.map { key, value in
-                if let k = keyIndex[key] { return (k, value) }
-                keyIndex[key] = selectorKeys.count
-                selectorKeys.append(key)
-                return (selectorKeys.count - 1, value)
-            })
+        sortedSelectorIndex = sortedPolicies.map { retainSelector($0.spec.nodeSelector) }
+    }
+
+    private mutating func compiledPolicy(_ policy: SriovV1.SriovNetworkNodePolicy, version: UInt32) -> CompiledPolicy {
+        if let existing = compiled[version] { return existing }
+        let new = CompiledPolicy(policy)
+        compiled[version] = new
+        return new
+    }
+
+    /// The index of a nodeSelector among the distinct ones, counting a use.
+    private mutating func retainSelector(_ selector: [String: String]) -> Int {
+        if let i = selectorIndex[selector] {
+            selectorRefs[i] += 1
             return i
         }
+        let i = distinctSelectors.count
+        selectorIndex[selector] = i
+        selectorRefs.append(1)
+        distinctSelectors.append(selector.sorted { $0.key < $1.key }.map { key, value in
+            if let k = selectorKeyIndex[key] { return (k, value) }
+            selectorKeyIndex[key] = selectorKeys.count
+            selectorKeys.append(key)
+            return (selectorKeys.count - 1, value)
+        })
+        return i
+    }
+
+    /// Where `policy` is or would be in application order.
+    private func sortedPosition(of policy: SriovV1.SriovNetworkNodePolicy) -> Int {
+        var lo = 0, hi = sortedPolicies.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if sortedPolicies[mid].appliesBefore(policy) { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    /// Takes a policy's previous version out of the sorted tables.
+    private mutating func unsort(_ policy: SriovV1.SriovNetworkNodePolicy) {
+        let i = sortedPosition(of: policy)
+        guard i < sortedPolicies.count, sortedPolicies[i].name == policy.name else { return }
+        sortedPolicies.remove(at: i)
+        sortedVersions.remove(at: i)
+        sortedCompiled.remove(at: i)
+        let selector = sortedSelectorIndex.remove(at: i)
+        selectorRefs[selector] -= 1
+    }
+
+    /// Puts a policy's new version into the sorted tables; rebuilds them
+    /// when most distinct selectors are no longer used.
+    private mutating func insertSorted(_ policy: SriovV1.SriovNetworkNodePolicy) {
+        guard policy.name != NodeSpecRenderer.deprecatedDefaultPolicyName else { return }
+        let i = sortedPosition(of: policy)
+        let version = policyVersion[policy.name] ?? 0
+        sortedPolicies.insert(policy, at: i)
+        sortedVersions.insert(version, at: i)
+        sortedCompiled.insert(compiledPolicy(policy, version: version), at: i)
+        sortedSelectorIndex.insert(retainSelector(policy.spec.nodeSelector), at: i)
+        let live = selectorRefs.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+        if distinctSelectors.count > 2 * live + 16 { resortPolicies() }
     }
 
     private func renderNetwork(_ network: SriovV1.SriovNetwork) -> Result<NetworkAttachmentDefinition, NetworkRenderError> {
