@@ -24,24 +24,55 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     private var internedUserAgent = InternedHeaderValue()
     private var internedAcceptEncoding = InternedHeaderValue()
     var draining = false
+    /// The identity and remaining validity of the client certificate, set by
+    /// ``verifyPeer(_:)`` during the handshake.
+    private var verifiedIdentity: SPIFFEIdentity?
+    private var certificateSecondsLeft: Int64?
+    /// The maximum-age timers (GOAWAY, final GOAWAY, close).
+    private var ageTimers: [UInt64] = []
+    /// The server's trust material changed while this connection was still
+    /// in its handshake: check the peer again once it is done.
+    var reverifyAfterHandshake = false
 
     init(server: GRPCServer, loop: EventLoop, fd: Int32, tls: TLSContext?, remoteAddress: String) throws {
         self.server = server
         self.remoteAddress = remoteAddress
-        self.peer = PeerIdentity(spiffeID: nil, address: remoteAddress, isSecure: tls != nil)
+        self.peer = PeerIdentity(identity: nil, address: remoteAddress, isSecure: tls != nil)
         try super.init(loop: loop, fd: fd, tls: tls, isServer: true)
         server.live.connections.add(1, ordering: .relaxed)
     }
 
     deinit { server.live.connections.subtract(1, ordering: .relaxed) }
 
-    override func handshakeCompleted() {
-        if let ssl {
-            var buf = [CChar](repeating: 0, count: 512)
-            if CSriovShims_SSL_peer_uri_san(ssl, &buf, buf.count) > 0 {
-                peer.spiffeID = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }
+    override func verifyPeer(_ leaf: OpaquePointer) -> Bool {
+        guard let trustDomain = tlsContext?.configuration.trustDomain else { return false }
+        do {
+            verifiedIdentity = try PeerCertificate.identity(of: leaf, trustDomain: trustDomain)
+            certificateSecondsLeft = PeerCertificate.secondsUntilExpiry(leaf)
+            return true
+        } catch {
+            verifiedIdentity = nil
+            peerRefusal = error.description
+            server.certificateRefused(self, error)
+            return false
         }
+    }
+
+    override func handshakeCompleted() {
+        if ssl != nil, tlsContext?.configuration.clientAuth == .required {
+            guard let identity = verifiedIdentity else {
+                // Unreachable while the context's verifier runs; refuse
+                // rather than serve a client without an identity.
+                fail("TLS handshake: the client certificate was not checked for a SPIFFE ID")
+                return
+            }
+            peer.identity = identity
+        }
+        if reverifyAfterHandshake {
+            reverifyAfterHandshake = false
+            if let current = server.currentTLSContext, !reverify(against: current) { return }
+        }
+        scheduleMaximumAge()
         let limits = server.configuration.limits
         var session: OpaquePointer?
         nghttp2_session_server_new2(&session, serverCallbacks, Unmanaged.passUnretained(self).toOpaque(), server.nghttp2Options)
@@ -61,6 +92,8 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     }
 
     override func connectionClosed() {
+        for t in ageTimers { loop.cancelTimer(t) }
+        ageTimers.removeAll()
         let all = streams
         streams.removeAll()
         cachedStream = nil
@@ -93,6 +126,71 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         guard state == .active, let session else { return }
         nghttp2_submit_goaway(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(session), NGHTTP2_NO_ERROR.rawValue, nil, 0)
         scheduleFlush()
+    }
+
+    // MARK: - maximum age and re-verification
+
+    /// GOAWAY at the maximum age (jittered) or a grace period before the
+    /// client certificate's notAfter, whichever is first; close a grace
+    /// period later, and never after notAfter.
+    private func scheduleMaximumAge() {
+        let limits = server.configuration.limits
+        let grace = nanos(limits.maxConnectionAgeGrace)
+        var drainIn: UInt64?
+        var closeBy: UInt64?
+        if let age = limits.maxConnectionAge.map(nanos) {
+            let jitter = Double.random(in: 0.9...1.1)
+            drainIn = UInt64(Double(age) * jitter)
+        }
+        if let left = certificateSecondsLeft {
+            let leftNanos = left <= 0 ? 0 : UInt64(left) &* 1_000_000_000
+            closeBy = leftNanos
+            let beforeExpiry = leftNanos > grace ? leftNanos - grace : 0
+            drainIn = min(drainIn ?? beforeExpiry, beforeExpiry)
+        }
+        guard let drainIn else { return }
+        let closeIn = min(drainIn &+ grace, closeBy ?? .max)
+        let expiring = closeBy.map { closeIn >= $0 } ?? false
+        ageTimers.append(loop.schedule(after: drainIn) { [self] in
+            guard state == .active, !draining else { return }
+            server.connectionAgedOut(self, certificateExpiring: expiring)
+            drainForAge()
+        })
+        ageTimers.append(loop.schedule(after: closeIn) { [self] in
+            guard state != .closed else { return }
+            forceClose(reason: expiring ? "the client certificate expired" : "maximum connection age reached and the grace period is over")
+        })
+    }
+
+    /// Two-step GOAWAY as gRPC servers do it: first one that refuses no
+    /// stream (last stream id 2^31-1), so that requests already on the way
+    /// are still served; then, a second later, the real one.
+    private func drainForAge() {
+        guard state == .active, let session else { return }
+        draining = true
+        nghttp2_submit_shutdown_notice(session)
+        scheduleFlush()
+        ageTimers.append(loop.schedule(after: 1_000_000_000) { [self] in goAway() })
+    }
+
+    /// Checks the client certificate against `context` (after a reload that
+    /// changed the CA bundle or the CRLs); closes the connection when it no
+    /// longer verifies. Returns whether it still does.
+    @discardableResult
+    func reverify(against context: TLSContext) -> Bool {
+        guard let ssl, context.configuration.clientAuth == .required else { return true }
+        if state == .handshaking {
+            reverifyAfterHandshake = true
+            return true
+        }
+        guard state == .active else { return true }
+        var buf = [CChar](repeating: 0, count: 256)
+        let r = CSriovShims_SSL_reverify_peer(ssl, context.ctx, &buf, buf.count)
+        if r == 1 { return true }
+        let reason = r < 0 ? "no client certificate" : String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        server.connectionFailedReverification(self, reason: reason)
+        forceClose(reason: "the client certificate no longer verifies: \(reason)")
+        return false
     }
 
     /// Cancels every call and closes now (end of the grace period, or a

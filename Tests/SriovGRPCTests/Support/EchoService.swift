@@ -60,7 +60,7 @@ final class EchoService: Sendable {
                 return RawCallEnd(finalMessage: [])
             }),
             ServerRoute(path: "/test.Echo/Whoami", kind: .unary, handler: .async { _, _, context in
-                var lines = [context.peer.spiffeID ?? "none"]
+                var lines = [context.peer.identity?.uri ?? "none"]
                 for (k, v) in context.metadata where k.hasPrefix("x-") {
                     switch v {
                     case .string(let s): lines.append("\(k)=\(s)")
