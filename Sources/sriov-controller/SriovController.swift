@@ -40,6 +40,18 @@ struct SriovController: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a PING's acknowledgement before closing the connection.")
     var keepaliveTimeout: Int = 20
 
+    @Option(help: "SPIFFE trust domain of client identities (spiffe://TD/ROLE/NAME).")
+    var trustDomain: String = "sriov.local"
+
+    @Option(help: "PEM file of CRLs checked besides those in the CA bundle (reloaded on SIGHUP).")
+    var tlsCrl: String?
+
+    @Option(help: "Seconds after which a connection gets a GOAWAY so its client reconnects (0: no limit; never past the client certificate's expiry).")
+    var maxConnectionAge: Int = 3600
+
+    @Flag(help: "When a SIGHUP reload of certificates or CRLs fails, stop serving (health NOT_SERVING, connections drained) until a reload succeeds.")
+    var reloadFailClosed = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -59,6 +71,14 @@ struct SriovController: AsyncParsableCommand {
         if keepaliveTimeout < 1 || keepaliveTimeout > 3_600 {
             throw ValidationError("--keepalive-timeout \(keepaliveTimeout) is out of range; expected 1 to 3600 seconds")
         }
+        if maxConnectionAge < 0 || maxConnectionAge > 31_536_000 {
+            throw ValidationError("--max-connection-age \(maxConnectionAge) is out of range; expected 0 (no limit) to 31536000 seconds")
+        }
+        do {
+            try SPIFFEIdentity.validateTrustDomain(trustDomain)
+        } catch {
+            throw ValidationError("--trust-domain \"\(SPIFFEIDError.escape(trustDomain.utf8))\" is not a SPIFFE trust domain: \(error.message)")
+        }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
         }
@@ -75,10 +95,11 @@ struct SriovController: AsyncParsableCommand {
             ? .insecurePlaintext
             : .tls(TLSConfiguration(
                 certificatePath: tlsCert, privateKeyPath: tlsKey, trustRootsPath: tlsCa,
-                clientAuth: noClientAuth ? .none : .required))
+                clientAuth: noClientAuth ? .none : .required, trustDomain: trustDomain, crlPath: tlsCrl))
         var limits = ServerConfiguration.Limits()
         limits.keepaliveInterval = keepaliveInterval == 0 ? nil : .seconds(keepaliveInterval)
         limits.keepaliveTimeout = .seconds(keepaliveTimeout)
+        limits.maxConnectionAge = maxConnectionAge == 0 ? nil : .seconds(maxConnectionAge)
         let config = ServerConfiguration(target: target, security: security, threads: threads ?? System.coreCount, limits: limits)
         let health = HealthService()
         let reflection = ReflectionService(services: [GrpcHealthV1.Health.serviceName, GrpcReflectionV1.ServerReflection.serviceName])
@@ -94,10 +115,19 @@ struct SriovController: AsyncParsableCommand {
         logger.info("sriov-controller ready, listening on \(shown)")
         for await signal in signals.stream {
             if signal == SIGHUP {
+                // A failure is logged and counted by the server, and kept in
+                // `lastReloadError` until a reload succeeds.
                 do {
                     try server.reloadTLS()
+                    if reloadFailClosed && !server.isServing {
+                        server.setServing(true)
+                        health.setStatus(.serving)
+                    }
                 } catch {
-                    logger.error("TLS reload failed; keeping the previous certificates", metadata: ["error": "\(error)"])
+                    if reloadFailClosed {
+                        health.setStatus(.notServing)
+                        server.setServing(false)
+                    }
                 }
                 continue
             }
