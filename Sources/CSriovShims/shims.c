@@ -74,31 +74,6 @@ int CSriovShims_SSL_alpn_is_h2(const SSL *ssl) {
     return n == 2 && p[0] == 'h' && p[1] == '2';
 }
 
-int CSriovShims_SSL_peer_uri_san(const SSL *ssl, char *buf, size_t len) {
-    X509 *cert = SSL_get1_peer_certificate(ssl);
-    if (!cert) return -1;
-    int result = 0;
-    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-    if (names) {
-        for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
-            const GENERAL_NAME *n = sk_GENERAL_NAME_value(names, i);
-            if (n->type == GEN_URI) {
-                const unsigned char *data = ASN1_STRING_get0_data(n->d.uniformResourceIdentifier);
-                int dl = ASN1_STRING_length(n->d.uniformResourceIdentifier);
-                if (dl > 0 && (size_t)dl < len) {
-                    memcpy(buf, data, (size_t)dl);
-                    buf[dl] = 0;
-                    result = dl;
-                }
-                break;
-            }
-        }
-        GENERAL_NAMES_free(names);
-    }
-    X509_free(cert);
-    return result;
-}
-
 int CSriovShims_SSL_set_verify_host(SSL *ssl, const char *host, int is_ip) {
     X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
     if (is_ip) return X509_VERIFY_PARAM_set1_ip_asc(param, host);

@@ -55,9 +55,6 @@ void CSriovShims_SSL_CTX_select_alpn_h2(SSL_CTX *ctx);
 int CSriovShims_SSL_set_alpn_h2(SSL *ssl);
 /* 1 when "h2" was negotiated by ALPN. */
 int CSriovShims_SSL_alpn_is_h2(const SSL *ssl);
-/* Copies the peer certificate's first URI SAN into buf (NUL-terminated).
- * Returns its length, 0 when there is none, -1 without a peer certificate. */
-int CSriovShims_SSL_peer_uri_san(const SSL *ssl, char *buf, size_t len);
 /* Client: verify the server certificate against host (a DNS name or an IP
  * literal). Returns 1 on success. */
 int CSriovShims_SSL_set_verify_host(SSL *ssl, const char *host, int is_ip);

@@ -175,7 +175,7 @@ extension TLSContext {
     /// up by the next channel.
     static func client(_ configuration: TLSConfiguration) throws -> TLSContext {
         var key = ""
-        for path in [configuration.certificatePath, configuration.privateKeyPath, configuration.trustRootsPath] {
+        for path in [configuration.certificatePath, configuration.privateKeyPath, configuration.trustRootsPath, configuration.crlPath] {
             var st = stat()
             if let path, stat(path, &st) == 0 {
                 key += "\(path)@\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)/\(st.st_size)|"
