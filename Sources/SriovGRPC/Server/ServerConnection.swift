@@ -132,30 +132,29 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
 
     /// GOAWAY at the maximum age (jittered) or a grace period before the
     /// client certificate's notAfter, whichever is first; close a grace
-    /// period later, and never after notAfter.
+    /// period later, and never after notAfter. A certificate that expires
+    /// within the grace period gets no GOAWAY (a new connection would carry
+    /// the same certificate), only the close at notAfter.
     private func scheduleMaximumAge() {
         let limits = server.configuration.limits
         let grace = nanos(limits.maxConnectionAgeGrace)
-        var drainIn: UInt64?
-        var closeBy: UInt64?
-        if let age = limits.maxConnectionAge.map(nanos) {
-            let jitter = Double.random(in: 0.9...1.1)
-            drainIn = UInt64(Double(age) * jitter)
-        }
+        var drainIn: UInt64? = limits.maxConnectionAge.map { UInt64(Double(nanos($0)) * Double.random(in: 0.9...1.1)) }
+        var expiresIn: UInt64?
         if let left = certificateSecondsLeft {
             let leftNanos = left <= 0 ? 0 : UInt64(left) &* 1_000_000_000
-            closeBy = leftNanos
-            let beforeExpiry = leftNanos > grace ? leftNanos - grace : 0
-            drainIn = min(drainIn ?? beforeExpiry, beforeExpiry)
+            expiresIn = leftNanos
+            drainIn = leftNanos > grace ? min(drainIn ?? .max, leftNanos - grace) : nil
         }
-        guard let drainIn else { return }
-        let closeIn = min(drainIn &+ grace, closeBy ?? .max)
-        let expiring = closeBy.map { closeIn >= $0 } ?? false
-        ageTimers.append(loop.schedule(after: drainIn) { [self] in
-            guard state == .active, !draining else { return }
-            server.connectionAgedOut(self, certificateExpiring: expiring)
-            drainForAge()
-        })
+        let closeIn = min(drainIn.map { $0 &+ grace } ?? .max, expiresIn ?? .max)
+        guard closeIn != .max else { return }
+        let expiring = expiresIn.map { closeIn >= $0 } ?? false
+        if let drainIn {
+            ageTimers.append(loop.schedule(after: drainIn) { [self] in
+                guard state == .active, !draining else { return }
+                server.connectionAgedOut(self, certificateExpiring: expiring)
+                drainForAge()
+            })
+        }
         ageTimers.append(loop.schedule(after: closeIn) { [self] in
             guard state != .closed else { return }
             forceClose(reason: expiring ? "the client certificate expired" : "maximum connection age reached and the grace period is over")
