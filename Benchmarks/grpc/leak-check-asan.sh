@@ -154,6 +154,11 @@ fi
 # ---- certificates
 certs/make-certs.sh "$work" --node storm --expired node/old >/dev/null 2>&1 \
   || fail "certs/make-certs.sh failed"
+# Signed by the same CA, but in another trust domain: refused by the
+# server's identity check (SPIFFE parsing), after the chain verified.
+mkdir -p "$work/evil" && cp "$work/ca.crt" "$work/ca.key" "$work/evil/"
+certs/make-certs.sh "$work/evil" --trust-domain evil.example --operator admin >/dev/null 2>&1 \
+  || fail "certs/make-certs.sh (evil.example) failed"
 CA=$work/ca.crt CERT=$work/node-storm.crt KEY=$work/node-storm.key
 
 # ---- servers
@@ -257,10 +262,13 @@ for _ in $(seq 1 20); do
   (head -c 3000 /dev/urandom >"/dev/tcp/127.0.0.1/$port") 2>/dev/null || true
 done
 abnormal=$((abnormal + 40))
-# 3d. TLS clients the server must refuse (no certificate; an expired one),
-#     and one with a valid certificate that closes halfway through the
-#     HTTP/2 connection preface.
+# 3d. TLS clients the server must refuse (no certificate; an expired one;
+#     one of another trust domain), and one with a valid certificate that
+#     closes halfway through the HTTP/2 connection preface.
 for _ in $(seq 1 10); do
+  timeout 20 openssl s_client -connect "127.0.0.1:$port" -CAfile "$CA" -alpn h2 \
+    -cert "$work/evil/operator-admin.crt" -key "$work/evil/operator-admin.key" \
+    </dev/null >/dev/null 2>&1 || true
   timeout 20 openssl s_client -connect "127.0.0.1:$port" -CAfile "$CA" -alpn h2 \
     </dev/null >/dev/null 2>&1 || true
   timeout 20 openssl s_client -connect "127.0.0.1:$port" -CAfile "$CA" -alpn h2 \
@@ -270,7 +278,7 @@ for _ in $(seq 1 10); do
     -connect "127.0.0.1:$port" -CAfile "$CA" -alpn h2 -cert "$CERT" -key "$KEY" \
     >/dev/null 2>&1 || true
 done
-abnormal=$((abnormal + 30))
+abnormal=$((abnormal + 40))
 # 3e. Calls that end abnormally on live connections: server and bidi
 #     streams cancelled (RST_STREAM), deadlines expiring mid-stream,
 #     oversized, malformed and unknown-method requests, a gzip bomb, a

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <sys/eventfd.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@ long CSriovShims_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER(void) { return SSL_MODE_ACC
 long CSriovShims_SSL_OP_NO_RENEGOTIATION(void) { return (long)SSL_OP_NO_RENEGOTIATION; }
 long CSriovShims_SSL_OP_NO_COMPRESSION(void) { return (long)SSL_OP_NO_COMPRESSION; }
 long CSriovShims_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return (long)SSL_OP_CIPHER_SERVER_PREFERENCE; }
+long CSriovShims_SSL_OP_NO_TICKET(void) { return (long)SSL_OP_NO_TICKET; }
 void CSriovShims_ERR_clear_error(void) { ERR_clear_error(); }
 
 int CSriovShims_malloc_trim(size_t pad) { return malloc_trim(pad); }
@@ -70,31 +72,6 @@ int CSriovShims_SSL_alpn_is_h2(const SSL *ssl) {
     const unsigned char *p = NULL; unsigned int n = 0;
     SSL_get0_alpn_selected(ssl, &p, &n);
     return n == 2 && p[0] == 'h' && p[1] == '2';
-}
-
-int CSriovShims_SSL_peer_uri_san(const SSL *ssl, char *buf, size_t len) {
-    X509 *cert = SSL_get1_peer_certificate(ssl);
-    if (!cert) return -1;
-    int result = 0;
-    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-    if (names) {
-        for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
-            const GENERAL_NAME *n = sk_GENERAL_NAME_value(names, i);
-            if (n->type == GEN_URI) {
-                const unsigned char *data = ASN1_STRING_get0_data(n->d.uniformResourceIdentifier);
-                int dl = ASN1_STRING_length(n->d.uniformResourceIdentifier);
-                if (dl > 0 && (size_t)dl < len) {
-                    memcpy(buf, data, (size_t)dl);
-                    buf[dl] = 0;
-                    result = dl;
-                }
-                break;
-            }
-        }
-        GENERAL_NAMES_free(names);
-    }
-    X509_free(cert);
-    return result;
 }
 
 int CSriovShims_SSL_set_verify_host(SSL *ssl, const char *host, int is_ip) {
@@ -145,3 +122,83 @@ int CSriovShims_SSL_CTX_load(SSL_CTX *ctx, const char *cert, const char *key, co
     return 1;
 }
 long CSriovShims_SSL_OP_IGNORE_UNEXPECTED_EOF(void) { return (long)SSL_OP_IGNORE_UNEXPECTED_EOF; }
+
+int CSriovShims_X509_svid_leaf_check(X509 *cert) {
+    uint32_t flags = X509_get_extension_flags(cert); /* also decodes the extensions */
+    if (flags & EXFLAG_INVALID) return CSriovShims_SVID_BAD_EXTENSIONS;
+    if ((flags & EXFLAG_BCONS) && (flags & EXFLAG_CA)) return CSriovShims_SVID_CA;
+    if (!(flags & EXFLAG_KUSAGE)) return CSriovShims_SVID_NO_KEY_USAGE;
+    uint32_t ku = X509_get_key_usage(cert);
+    if (ku & KU_KEY_CERT_SIGN) return CSriovShims_SVID_KEY_CERT_SIGN;
+    if (ku & KU_CRL_SIGN) return CSriovShims_SVID_CRL_SIGN;
+    if (!(ku & KU_DIGITAL_SIGNATURE)) return CSriovShims_SVID_NO_DIGITAL_SIGNATURE;
+    if ((flags & EXFLAG_XKUSAGE) && !(X509_get_extended_key_usage(cert) & XKU_SSL_CLIENT))
+        return CSriovShims_SVID_NO_CLIENT_AUTH;
+    return CSriovShims_SVID_OK;
+}
+
+int CSriovShims_X509_uri_sans(X509 *cert, unsigned char *buf, size_t cap, size_t *first_len) {
+    *first_len = 0;
+    int crit = 0;
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, &crit, NULL);
+    if (!names) return crit == -1 ? 0 : -1; /* -1: absent; otherwise undecodable or repeated */
+    int count = 0;
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *n = sk_GENERAL_NAME_value(names, i);
+        if (n->type != GEN_URI) continue;
+        if (count++ == 0) {
+            const unsigned char *data = ASN1_STRING_get0_data(n->d.uniformResourceIdentifier);
+            int dl = ASN1_STRING_length(n->d.uniformResourceIdentifier);
+            *first_len = dl > 0 ? (size_t)dl : 0;
+            if (dl > 0 && (size_t)dl <= cap) memcpy(buf, data, (size_t)dl);
+        }
+    }
+    GENERAL_NAMES_free(names);
+    return count;
+}
+
+int CSriovShims_X509_seconds_until_expiry(X509 *cert, long long *seconds) {
+    int days = 0, secs = 0;
+    if (!ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert))) return 0;
+    *seconds = (long long)days * 86400 + secs;
+    return 1;
+}
+
+int CSriovShims_SSL_CTX_crl_count(SSL_CTX *ctx) {
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    if (!store) return 0;
+    int count = 0;
+    if (!X509_STORE_lock(store)) return 0;
+    STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(store);
+    for (int i = 0; i < sk_X509_OBJECT_num(objs); i++)
+        if (X509_OBJECT_get_type(sk_X509_OBJECT_value(objs, i)) == X509_LU_CRL) count++;
+    X509_STORE_unlock(store);
+    return count;
+}
+
+int CSriovShims_SSL_CTX_load_crl_file(SSL_CTX *ctx, const char *path) {
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    X509_LOOKUP *lookup = store ? X509_STORE_add_lookup(store, X509_LOOKUP_file()) : NULL;
+    if (!lookup) return 0;
+    return X509_load_crl_file(lookup, path, X509_FILETYPE_PEM);
+}
+
+int CSriovShims_SSL_reverify_peer(const SSL *ssl, SSL_CTX *ctx, char *buf, size_t cap) {
+    buf[0] = 0;
+    X509 *leaf = SSL_get0_peer_certificate(ssl);
+    if (!leaf) return -1;
+    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl); /* server side: without the leaf */
+    X509_STORE_CTX *sctx = X509_STORE_CTX_new();
+    if (!sctx) { snprintf(buf, cap, "out of memory"); return 0; }
+    int ok = 0;
+    if (X509_STORE_CTX_init(sctx, SSL_CTX_get_cert_store(ctx), leaf, chain)) {
+        X509_STORE_CTX_set_default(sctx, "ssl_client");
+        X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(sctx), SSL_CTX_get_security_level(ctx));
+        ok = X509_verify_cert(sctx) == 1;
+        if (!ok) snprintf(buf, cap, "%s", X509_verify_cert_error_string(X509_STORE_CTX_get_error(sctx)));
+    } else {
+        snprintf(buf, cap, "could not set up verification");
+    }
+    X509_STORE_CTX_free(sctx);
+    return ok;
+}

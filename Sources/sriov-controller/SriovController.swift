@@ -25,8 +25,9 @@ struct SriovController: AsyncParsableCommand {
     static let optionNames: Set<String> = [
         "listen", "data-dir", "tls-cert", "tls-key", "tls-ca", "metrics-listen", "log-format", "threads",
         "keepalive-interval", "keepalive-timeout", "log-level", "operator-namespace", "history-revisions",
+        "trust-domain", "tls-crl", "max-connection-age",
     ]
-    static let flagNames: Set<String> = ["no-client-auth", "insecure-h2c"]
+    static let flagNames: Set<String> = ["no-client-auth", "insecure-h2c", "reload-fail-closed"]
 
     @Option(help: "Address to listen on: HOST:PORT, [IPV6]:PORT or unix:PATH (port 0 picks a free port).")
     var listen: String = "127.0.0.1:7443"
@@ -70,6 +71,18 @@ struct SriovController: AsyncParsableCommand {
     @Option(help: "Seconds to wait for a PING's acknowledgement before closing the connection.")
     var keepaliveTimeout: Int = 20
 
+    @Option(help: "SPIFFE trust domain of client identities (spiffe://TD/ROLE/NAME).")
+    var trustDomain: String = "sriov.local"
+
+    @Option(help: "PEM file of CRLs checked besides those in the CA bundle (reloaded on SIGHUP).")
+    var tlsCrl: String?
+
+    @Option(help: "Seconds after which a connection gets a GOAWAY so its client reconnects (0: no limit; never past the client certificate's expiry).")
+    var maxConnectionAge: Int = 3600
+
+    @Flag(help: "When a SIGHUP reload of certificates or CRLs fails, stop serving (health NOT_SERVING, connections drained) until a reload succeeds.")
+    var reloadFailClosed = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -99,6 +112,14 @@ struct SriovController: AsyncParsableCommand {
         }
         if keepaliveTimeout < 1 || keepaliveTimeout > 3_600 {
             throw ValidationError("--keepalive-timeout \(keepaliveTimeout) is out of range; expected 1 to 3600 seconds")
+        }
+        if maxConnectionAge < 0 || maxConnectionAge > 31_536_000 {
+            throw ValidationError("--max-connection-age \(maxConnectionAge) is out of range; expected 0 (no limit) to 31536000 seconds")
+        }
+        do {
+            try SPIFFEIdentity.validateTrustDomain(trustDomain)
+        } catch {
+            throw ValidationError("--trust-domain \"\(SPIFFEIDError.escape(trustDomain.utf8))\" is not a SPIFFE trust domain: \(error.message)")
         }
         if Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError("--log-level \(logLevel) is not one of trace, debug, info, notice, warning, error, critical")
@@ -155,10 +176,11 @@ struct SriovController: AsyncParsableCommand {
             ? .insecurePlaintext
             : .tls(TLSConfiguration(
                 certificatePath: tlsCert, privateKeyPath: tlsKey, trustRootsPath: tlsCa,
-                clientAuth: noClientAuth ? .none : .required))
+                clientAuth: noClientAuth ? .none : .required, trustDomain: trustDomain, crlPath: tlsCrl))
         var limits = ServerConfiguration.Limits()
         limits.keepaliveInterval = keepaliveInterval == 0 ? nil : .seconds(keepaliveInterval)
         limits.keepaliveTimeout = .seconds(keepaliveTimeout)
+        limits.maxConnectionAge = maxConnectionAge == 0 ? nil : .seconds(maxConnectionAge)
         let config = ServerConfiguration(target: target, security: security, threads: threads ?? System.coreCount, limits: limits)
 
         let health = HealthService()
@@ -211,10 +233,21 @@ struct SriovController: AsyncParsableCommand {
         let signals = SignalWatcher([SIGTERM, SIGINT, SIGHUP])
         for await signal in signals.stream {
             if signal == SIGHUP {
+                // A failure is logged and counted by the server, and kept in
+                // `lastReloadError` until a reload succeeds.
                 do {
                     try server.reloadTLS()
+                    if reloadFailClosed && !server.isServing {
+                        server.setServing(true)
+                        health.setStatus(.serving)
+                        for s in services { health.setStatus(.serving, for: s) }
+                    }
                 } catch {
-                    logger.error("TLS reload failed; keeping the previous certificates", metadata: ["error": "\(error)"])
+                    if reloadFailClosed {
+                        health.setStatus(.notServing)
+                        for s in services { health.setStatus(.notServing, for: s) }
+                        server.setServing(false)
+                    }
                 }
                 continue
             }

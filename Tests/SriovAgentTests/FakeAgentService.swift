@@ -34,7 +34,7 @@ final class FakeAgentService: Sendable {
     func lastReport(_ generation: Int64) -> SriovV1.StatusReport? { reports.last { $0.generation == generation } }
 
     static func authorize(_ node: String, _ context: ServerContext) throws {
-        guard context.peer.spiffeID == "spiffe://sriov.local/node/\(node)" else {
+        guard let id = context.peer.identity, id.role == .node, id.name == node else {
             throw RPCError(code: .permissionDenied, message: "\(context.peer) may not act for node \(node)")
         }
     }

@@ -87,6 +87,49 @@ struct ControllerExecutableTests {
         after.close()
     }
 
+    @Test func aFailedReloadWithReloadFailClosedStopsServingUntilAReloadSucceeds() async throws {
+        let certs = try CertificateDirectory.make(["--node", "n1"])
+        let serverCA = certs.path("server-ca.pem")
+        let ca = try Data(contentsOf: URL(fileURLWithPath: certs.path("ca.crt")))
+        try ca.write(to: URL(fileURLWithPath: serverCA))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = ["--data-dir", try Self.dataDirectory(), "--listen", "127.0.0.1:0", "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"),
+                       "--tls-ca", serverCA, "--threads", "1", "--reload-fail-closed", "--trust-domain", "sriov.local"]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        defer {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+        let ready = await Self.readUntilReady(err)
+        let match = try #require(ready.firstMatch(of: /listening on 127\.0\.0\.1:(\d+)/), "\(ready)")
+        let port = try #require(Int(match.1))
+        func check() async throws -> GrpcHealthV1.HealthCheckResponse.ServingStatus {
+            let ch = try GRPCChannel(configuration: ClientConfiguration(target: .host("127.0.0.1", port: port), security: .tls(certs.clientTLS())))
+            defer { ch.close() }
+            return try await ch.unary(GrpcHealthV1.Health.check, GrpcHealthV1.HealthCheckRequest(), timeout: .seconds(5)).status
+        }
+        #expect(try await check() == .serving)
+        try "broken\n".write(toFile: serverCA, atomically: true, encoding: .utf8)
+        kill(p.processIdentifier, SIGHUP)
+        #expect(await readLineOffPool(from: err).contains("TLS reload failed"))
+        #expect(await readLineOffPool(from: err).contains("not serving"))
+        await #expect(throws: RPCError.self) { try await check() }
+        try ca.write(to: URL(fileURLWithPath: serverCA))
+        kill(p.processIdentifier, SIGHUP)
+        #expect(await readLineOffPool(from: err).contains("reloaded TLS certificate"))
+        // Serving resumes right after that line is logged.
+        var status: GrpcHealthV1.HealthCheckResponse.ServingStatus?
+        for _ in 0..<100 where status == nil {
+            status = try? await check()
+            if status == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(status == .serving)
+    }
+
     @Test func refusesToStartWithoutCertificatesUnlessInsecure() async throws {
         let out = try await ProcessRunner.run(Self.binary, ["--data-dir", try Self.dataDirectory(), "--listen", "127.0.0.1:0"], timeout: .seconds(10))
         #expect(out.status != 0)
@@ -98,6 +141,9 @@ struct ControllerExecutableTests {
         (["--keepalive-timeout", "0"], "--keepalive-timeout 0 is out of range; expected 1 to 3600 seconds"),
         (["--threads", "0"], "--threads 0 is out of range; expected 1...256"),
         (["--log-level", "loud"], "--log-level loud is not one of"),
+        (["--max-connection-age=-5"], "--max-connection-age -5 is out of range"),
+        (["--trust-domain", "Sriov.Local"], "--trust-domain \"Sriov.Local\" is not a SPIFFE trust domain: the trust domain must be lower case"),
+        (["--trust-domain", "sriov.local:8443"], "is not a SPIFFE trust domain: the trust domain has no port"),
     ])
     func badFlagsAreRefusedByName(flags: [String], message: String) async throws {
         let out = try await ProcessRunner.run(Self.binary, ["--data-dir", try Self.dataDirectory(), "--listen", "127.0.0.1:0", "--insecure-h2c"] + flags, timeout: .seconds(10))

@@ -13,15 +13,17 @@ public final class LoopbackHarness: Sendable {
     public let log = RecordingLogHandler.Box()
 
     /// Starts a server with `routes`. `security` defaults to mutual TLS
-    /// with the generated controller certificate.
+    /// with the generated controller certificate (`serverIdentity`, a
+    /// certificate base name), trusting `trustRoots` (default `ca.crt`).
     public init(routes: [ServerRoute], clientAuth: TLSConfiguration.ClientAuth = .required, plaintext: Bool = false,
          limits: ServerConfiguration.Limits = .defaults, compression: ServerConfiguration.Compression = .defaults,
-         certs: CertificateDirectory? = nil, port requestedPort: Int = 0) throws {
+         certs: CertificateDirectory? = nil, port requestedPort: Int = 0, serverIdentity: String = "controller",
+         trustRoots: String? = nil, trustDomain: String = "sriov.local", crlPath: String? = nil) throws {
         let certs = try certs ?? CertificateDirectory.shared()
         self.certs = certs
         let security: ServerConfiguration.Security = plaintext ? .insecurePlaintext : .tls(TLSConfiguration(
-            certificatePath: certs.path("controller.crt"), privateKeyPath: certs.path("controller.key"),
-            trustRootsPath: certs.path("ca.crt"), clientAuth: clientAuth))
+            certificatePath: certs.path("\(serverIdentity).crt"), privateKeyPath: certs.path("\(serverIdentity).key"),
+            trustRootsPath: trustRoots ?? certs.path("ca.crt"), clientAuth: clientAuth, trustDomain: trustDomain, crlPath: crlPath))
         let box = log
         let logger = Logger(label: "test-server") { _ in RecordingLogHandler(box: box) }
         server = try GRPCServer(

@@ -40,6 +40,7 @@ long CSriovShims_SSL_OP_NO_RENEGOTIATION(void);
 long CSriovShims_SSL_OP_NO_COMPRESSION(void);
 long CSriovShims_SSL_OP_IGNORE_UNEXPECTED_EOF(void);
 long CSriovShims_SSL_OP_CIPHER_SERVER_PREFERENCE(void);
+long CSriovShims_SSL_OP_NO_TICKET(void);
 void CSriovShims_ERR_clear_error(void);
 
 /* --- eventfd (event-loop wake-ups) --- */
@@ -54,9 +55,6 @@ void CSriovShims_SSL_CTX_select_alpn_h2(SSL_CTX *ctx);
 int CSriovShims_SSL_set_alpn_h2(SSL *ssl);
 /* 1 when "h2" was negotiated by ALPN. */
 int CSriovShims_SSL_alpn_is_h2(const SSL *ssl);
-/* Copies the peer certificate's first URI SAN into buf (NUL-terminated).
- * Returns its length, 0 when there is none, -1 without a peer certificate. */
-int CSriovShims_SSL_peer_uri_san(const SSL *ssl, char *buf, size_t len);
 /* Client: verify the server certificate against host (a DNS name or an IP
  * literal). Returns 1 on success. */
 int CSriovShims_SSL_set_verify_host(SSL *ssl, const char *host, int is_ip);
@@ -67,6 +65,35 @@ void CSriovShims_ERR_drain(char *buf, size_t len);
 /* Loads a certificate chain, a key and a CA bundle into ctx and requires the
  * key to match. verify_peer: 0 none, 1 request, 2 require. Returns 1 or 0. */
 int CSriovShims_SSL_CTX_load(SSL_CTX *ctx, const char *cert, const char *key, const char *ca, int verify_peer);
+
+/* --- X509-SVID identity checks --- */
+/* Leaf rules of an X509-SVID, in the order they are checked. */
+#define CSriovShims_SVID_OK 0
+#define CSriovShims_SVID_CA 1                   /* basicConstraints CA:TRUE */
+#define CSriovShims_SVID_KEY_CERT_SIGN 2        /* keyUsage keyCertSign */
+#define CSriovShims_SVID_CRL_SIGN 3             /* keyUsage cRLSign */
+#define CSriovShims_SVID_NO_KEY_USAGE 4         /* no keyUsage extension */
+#define CSriovShims_SVID_NO_DIGITAL_SIGNATURE 5 /* keyUsage without digitalSignature */
+#define CSriovShims_SVID_NO_CLIENT_AUTH 6       /* an extendedKeyUsage without clientAuth */
+#define CSriovShims_SVID_BAD_EXTENSIONS 7       /* extensions OpenSSL could not decode */
+/* Checks the X509-SVID leaf rules; returns the first broken one. */
+int CSriovShims_X509_svid_leaf_check(X509 *cert);
+/* Counts the URI SANs of cert. The first one's length goes to *first_len
+ * and, when it fits, its bytes (unchanged, NULs included) into buf.
+ * Returns -1 when the subjectAltName extension cannot be decoded. */
+int CSriovShims_X509_uri_sans(X509 *cert, unsigned char *buf, size_t cap, size_t *first_len);
+/* Seconds from now until cert's notAfter (negative once past). Returns 1,
+ * or 0 when the time cannot be read. */
+int CSriovShims_X509_seconds_until_expiry(X509 *cert, long long *seconds);
+/* Number of CRLs in ctx's trust store. */
+int CSriovShims_SSL_CTX_crl_count(SSL_CTX *ctx);
+/* Loads the CRLs of a PEM file into ctx's trust store; returns how many. */
+int CSriovShims_SSL_CTX_load_crl_file(SSL_CTX *ctx, const char *path);
+/* Verifies ssl's peer certificate chain again, against ctx's trust store
+ * (CA certificates, CRLs and flags) at the current time, for a TLS client
+ * at ctx's security level. Returns 1 when it verifies, 0 with the reason in
+ * buf, -1 when there is no peer certificate. */
+int CSriovShims_SSL_reverify_peer(const SSL *ssl, SSL_CTX *ctx, char *buf, size_t cap);
 
 /* Releases unused heap memory back to the OS (glibc malloc_trim). */
 int CSriovShims_malloc_trim(size_t pad);

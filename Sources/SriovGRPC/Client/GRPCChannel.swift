@@ -249,18 +249,35 @@ public final class GRPCChannel: Sendable {
             throw error
         }
         if let ssl = conn.ssl, case .tls(_, let serverName) = configuration.security {
-            var name = serverName
-            if name == nil, case .host(let h, _) = configuration.target { name = h }
-            if let name {
-                var probe = in6_addr()
-                let isIP = inet_pton(AF_INET, name, &probe) == 1 || inet_pton(AF_INET6, name, &probe) == 1
-                _ = CSriovShims_SSL_set_verify_host(ssl, name, isIP ? 1 : 0)
-                if !isIP { _ = CSriovShims_SSL_set_tlsext_host_name(ssl, name) }
+            do {
+                try Self.setServerName(ssl, serverName ?? configuration.target.defaultServerName)
+            } catch {
+                Glibc.close(fd)
+                throw error
             }
             _ = CSriovShims_SSL_set_alpn_h2(ssl)
         }
         conn.connecting = true
         return conn
+    }
+
+    /// Makes the handshake verify the server certificate against `name` (a
+    /// DNS name or an IP literal) and sends it as SNI when it is a name.
+    /// Throws when OpenSSL does not take it: a connection never goes
+    /// without a name check.
+    static func setServerName(_ ssl: OpaquePointer, _ name: String) throws {
+        guard !name.isEmpty, !name.utf8.contains(0) else {
+            throw TLSError(operation: "setting the server name to verify", reason: "\"\(SPIFFEIDError.escape(name.utf8))\" is not a DNS name or an IP address")
+        }
+        var probe = in6_addr()
+        let isIP = inet_pton(AF_INET, name, &probe) == 1 || inet_pton(AF_INET6, name, &probe) == 1
+        CSriovShims_ERR_clear_error()
+        guard CSriovShims_SSL_set_verify_host(ssl, name, isIP ? 1 : 0) == 1 else {
+            throw TLSError(operation: "setting the server name \"\(SPIFFEIDError.escape(name.utf8))\" to verify", reason: TLSError.drain("").reason)
+        }
+        if !isIP && CSriovShims_SSL_set_tlsext_host_name(ssl, name) != 1 {
+            throw TLSError(operation: "setting the server name \"\(SPIFFEIDError.escape(name.utf8))\" for SNI", reason: TLSError.drain("").reason)
+        }
     }
 
     private func connectFinished(_ conn: ClientConnection?, _ error: String?) {

@@ -24,6 +24,7 @@ public final class GRPCServer: Sendable {
     /// Live connection and stream objects (leak tests).
     let live = LiveCounters()
     private let tls: Mutex<TLSContext?>
+    private let reload = Mutex(ReloadState())
     private let state = Mutex(RunState())
     private let openConnections = Atomic<Int>(0)
     /// Response HEADERS (identity and gzip), built once.
@@ -34,6 +35,10 @@ public final class GRPCServer: Sendable {
     /// nghttp2 options shared by every session (immutable after init).
     nonisolated(unsafe) let nghttp2Options: OpaquePointer
 
+    private struct ReloadState {
+        var lastError: TLSError?
+    }
+
     private struct RunState {
         var loops: [EventLoop] = []
         var listenFD: Int32 = -1
@@ -41,6 +46,8 @@ public final class GRPCServer: Sendable {
         var connections: [ObjectIdentifier: ServerConnection] = [:]
         var stopped = false
         var unixPath: String?
+        /// False after ``setServing(_:)`` turned serving off.
+        var serving = true
     }
 
     /// Builds a server; loads the TLS material now so that configuration
@@ -154,14 +161,104 @@ public final class GRPCServer: Sendable {
         }
     }
 
-    /// Reloads certificate, key and CA from the configured paths. New
-    /// connections use them; existing ones keep theirs.
+    /// Reloads certificate, key, CA bundle and CRLs from the configured
+    /// paths. New connections use them. When the CA bundle or the CRLs
+    /// changed, every open connection's client certificate is verified again
+    /// against them and the connection closed if it no longer verifies
+    /// (revoked, its CA removed, expired).
+    ///
+    /// A failure keeps the previous context, counts in
+    /// ``ServerMetrics/tlsReloadFailures`` and stays in ``lastReloadError``
+    /// until a reload succeeds; what else to do (fail closed with
+    /// ``setServing(_:)``) is the caller's choice.
     public func reloadTLS() throws {
         guard case .tls(let c) = configuration.security else { return }
-        let fresh = try TLSContext(configuration: c, server: true)
-        tls.withLock { $0 = fresh }
+        let fresh: TLSContext
+        do {
+            fresh = try TLSContext(configuration: c, server: true)
+        } catch {
+            let e = error as? TLSError ?? TLSError(operation: "reloading", reason: "\(error)")
+            reload.withLock { $0.lastError = e }
+            metrics.tlsReloadFailures.add(1, ordering: .relaxed)
+            logger.error("TLS reload failed; keeping the previous certificates", metadata: ["error": "\(e)"])
+            throw e
+        }
+        let old = tls.withLock { t -> TLSContext? in
+            let o = t
+            t = fresh
+            return o
+        }
+        reload.withLock { $0.lastError = nil }
+        metrics.tlsReloads.add(1, ordering: .relaxed)
         _ = CSriovShims_malloc_trim(0)
-        logger.info("reloaded TLS certificate, key and CA", metadata: ["tls.cert": "\(c.certificatePath ?? "")"])
+        let changed = old?.trustMaterial != fresh.trustMaterial
+        logger.info("reloaded TLS certificate, key and CA", metadata: [
+            "tls.cert": "\(c.certificatePath ?? "")", "tls.crls": "\(fresh.crlCount)", "tls.trust_changed": "\(changed)",
+        ])
+        if changed { reverifyConnections(against: fresh) }
+    }
+
+    /// Why the last reload failed; nil when it succeeded (or none was tried).
+    public var lastReloadError: TLSError? { reload.withLock { $0.lastError } }
+
+    /// The context new connections get.
+    var currentTLSContext: TLSContext? { tls.withLock { $0 } }
+
+    private func reverifyConnections(against context: TLSContext) {
+        let loops = state.withLock { $0.loops }
+        for loop in loops {
+            loop.execute {
+                let mine = self.state.withLock { s in s.connections.values.filter { $0.loop === loop } }
+                for c in mine { c.reverify(against: context) }
+            }
+        }
+    }
+
+    /// Turns serving off or on again. Off: new connections are closed as
+    /// soon as they are accepted and open ones get a GOAWAY (their calls
+    /// finish); for a controller that prefers to fail closed when its
+    /// certificates or CRLs cannot be reloaded.
+    public func setServing(_ serving: Bool) {
+        let (changed, loops) = state.withLock { s -> (Bool, [EventLoop]) in
+            let changed = s.serving != serving
+            s.serving = serving
+            return (changed, s.loops)
+        }
+        guard changed else { return }
+        if serving {
+            logger.notice("serving again: accepting connections")
+            return
+        }
+        logger.warning("not serving: refusing new connections and draining open ones")
+        for loop in loops {
+            loop.execute {
+                let mine = self.state.withLock { s in s.connections.values.filter { $0.loop === loop } }
+                for c in mine { c.goAway() }
+            }
+        }
+    }
+
+    /// Whether the server accepts connections (see ``setServing(_:)``).
+    public var isServing: Bool { state.withLock { $0.serving } }
+
+    func certificateRefused(_ c: ServerConnection, _ error: SPIFFEIDError) {
+        metrics.identityRefusals.add(1, ordering: .relaxed)
+        logger.warning("refused a client certificate", metadata: [
+            "address": "\(c.remoteAddress)", "reason": "\(error)", "code": "\(error.code)",
+        ])
+    }
+
+    func connectionAgedOut(_ c: ServerConnection, certificateExpiring: Bool) {
+        metrics.connectionsAgedOut.add(1, ordering: .relaxed)
+        logger.debug(certificateExpiring ? "draining a connection whose client certificate expires" : "draining a connection at its maximum age",
+                     metadata: ["peer": "\(c.peer)", "address": "\(c.remoteAddress)"])
+    }
+
+    func connectionFailedReverification(_ c: ServerConnection, reason: String) {
+        metrics.connectionsRevoked.add(1, ordering: .relaxed)
+        logger.warning("closing a connection whose client certificate no longer verifies", metadata: [
+            "peer": "\(c.peer)", "address": "\(c.remoteAddress)", "reason": "\(reason)",
+        ])
     }
 
     func accepted(fd: Int32, remote: String, loop: EventLoop) {
@@ -170,7 +267,7 @@ public final class GRPCServer: Sendable {
         do {
             let c = try ServerConnection(server: self, loop: loop, fd: fd, tls: context, remoteAddress: remote)
             let stopped = state.withLock { s -> Bool in
-                if s.stopped { return true }
+                if s.stopped || !s.serving { return true }
                 s.connections[ObjectIdentifier(c)] = c
                 return false
             }

@@ -47,6 +47,16 @@ public struct ServerConfiguration: Sendable {
         public var maxContinuations = 8
         /// Grace period of a graceful shutdown: 10 s.
         public var shutdownGracePeriod: Duration = .seconds(10)
+        /// A connection older than this gets a GOAWAY, so that its client
+        /// reconnects (and presents its certificate again): 1 h, with
+        /// ±10 % jitter so that connections opened together do not all
+        /// reconnect together; nil = no limit. Whatever it is, a connection
+        /// never outlives its client certificate's notAfter.
+        public var maxConnectionAge: Duration? = .seconds(3600)
+        /// Calls still open this long after the maximum-age GOAWAY are
+        /// cancelled and the connection closed: 30 s. Near the client
+        /// certificate's notAfter the GOAWAY comes this much earlier.
+        public var maxConnectionAgeGrace: Duration = .seconds(30)
 
         public init() {}
 

@@ -24,24 +24,55 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     private var internedUserAgent = InternedHeaderValue()
     private var internedAcceptEncoding = InternedHeaderValue()
     var draining = false
+    /// The identity and remaining validity of the client certificate, set by
+    /// ``verifyPeer(_:)`` during the handshake.
+    private var verifiedIdentity: SPIFFEIdentity?
+    var certificateSecondsLeft: Int64?
+    /// The maximum-age timers (GOAWAY, final GOAWAY, close).
+    var ageTimers: [UInt64] = []
+    /// The server's trust material changed while this connection was still
+    /// in its handshake: check the peer again once it is done.
+    var reverifyAfterHandshake = false
 
     init(server: GRPCServer, loop: EventLoop, fd: Int32, tls: TLSContext?, remoteAddress: String) throws {
         self.server = server
         self.remoteAddress = remoteAddress
-        self.peer = PeerIdentity(spiffeID: nil, address: remoteAddress, isSecure: tls != nil)
+        self.peer = PeerIdentity(identity: nil, address: remoteAddress, isSecure: tls != nil)
         try super.init(loop: loop, fd: fd, tls: tls, isServer: true)
         server.live.connections.add(1, ordering: .relaxed)
     }
 
     deinit { server.live.connections.subtract(1, ordering: .relaxed) }
 
-    override func handshakeCompleted() {
-        if let ssl {
-            var buf = [CChar](repeating: 0, count: 512)
-            if CSriovShims_SSL_peer_uri_san(ssl, &buf, buf.count) > 0 {
-                peer.spiffeID = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }
+    override func verifyPeer(_ leaf: OpaquePointer) -> Bool {
+        guard let trustDomain = tlsContext?.configuration.trustDomain else { return false }
+        do {
+            verifiedIdentity = try PeerCertificate.identity(of: leaf, trustDomain: trustDomain)
+            certificateSecondsLeft = PeerCertificate.secondsUntilExpiry(leaf)
+            return true
+        } catch {
+            verifiedIdentity = nil
+            peerRefusal = error.description
+            server.certificateRefused(self, error)
+            return false
         }
+    }
+
+    override func handshakeCompleted() {
+        if ssl != nil, tlsContext?.configuration.clientAuth == .required {
+            guard let identity = verifiedIdentity else {
+                // Unreachable while the context's verifier runs; refuse
+                // rather than serve a client without an identity.
+                fail("TLS handshake: the client certificate was not checked for a SPIFFE ID")
+                return
+            }
+            peer.identity = identity
+        }
+        if reverifyAfterHandshake {
+            reverifyAfterHandshake = false
+            if let current = server.currentTLSContext, !reverify(against: current) { return }
+        }
+        scheduleMaximumAge()
         let limits = server.configuration.limits
         var session: OpaquePointer?
         nghttp2_session_server_new2(&session, serverCallbacks, Unmanaged.passUnretained(self).toOpaque(), server.nghttp2Options)
@@ -61,6 +92,8 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     }
 
     override func connectionClosed() {
+        for t in ageTimers { loop.cancelTimer(t) }
+        ageTimers.removeAll()
         let all = streams
         streams.removeAll()
         cachedStream = nil

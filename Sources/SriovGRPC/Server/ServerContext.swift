@@ -23,19 +23,27 @@ public struct ServerContext: Sendable {
 
 /// Who is on the other end of a connection.
 public struct PeerIdentity: Sendable, Hashable, CustomStringConvertible {
-    /// The URI SAN of the verified client certificate, e.g.
-    /// `spiffe://sriov.local/node/worker-1`; nil without a client certificate.
-    public var spiffeID: String?
+    /// The caller's identity, from the single SPIFFE URI SAN of its verified
+    /// client certificate. Nil only on plaintext h2c and on TLS servers
+    /// configured with `clientAuth: .none`; a server that requires client
+    /// certificates refuses, at the handshake, every certificate without a
+    /// valid identity.
+    public var identity: SPIFFEIdentity?
     /// The remote address, `IP:PORT` or `unix`.
     public var address: String
     /// Whether the connection is TLS.
     public var isSecure: Bool
 
-    public init(spiffeID: String?, address: String, isSecure: Bool) {
-        self.spiffeID = spiffeID
+    public init(identity: SPIFFEIdentity?, address: String, isSecure: Bool) {
+        self.identity = identity
         self.address = address
         self.isSecure = isSecure
     }
 
-    public var description: String { spiffeID ?? (isSecure ? "tls:\(address)" : "plaintext:\(address)") }
+    /// The identity's `spiffe://TD/ROLE/NAME`, or `tls:ADDRESS` /
+    /// `plaintext:ADDRESS` without one.
+    public var description: String {
+        if let identity { return identity.uri }
+        return isSecure ? "tls:\(address)" : "plaintext:\(address)"
+    }
 }

@@ -10,6 +10,18 @@ public final class ServerMetrics: Sendable {
     public let keepalivePings = Atomic<UInt64>(0)
     /// PINGs received from clients (each checked against the ping policy).
     public let pingsReceived = Atomic<UInt64>(0)
+    /// Client certificates refused at the handshake for their identity (no
+    /// or several URI SANs, a bad SPIFFE ID, X509-SVID leaf rules).
+    public let identityRefusals = Atomic<UInt64>(0)
+    /// Connections sent a GOAWAY for their maximum age or their client
+    /// certificate's coming expiry.
+    public let connectionsAgedOut = Atomic<UInt64>(0)
+    /// Connections closed because their client certificate no longer
+    /// verified after a reload of the CA bundle or the CRLs.
+    public let connectionsRevoked = Atomic<UInt64>(0)
+    /// Successful and failed TLS reloads (``GRPCServer/reloadTLS()``).
+    public let tlsReloads = Atomic<UInt64>(0)
+    public let tlsReloadFailures = Atomic<UInt64>(0)
 
     /// Upper bounds of the latency buckets, in microseconds; a last bucket
     /// counts everything slower.

@@ -38,15 +38,24 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
     var failure: String?
     private var keepaliveTimer: UInt64?
     private var pingAckTimer: UInt64?
+    /// The context the connection's TLS session was made from.
+    let tlsContext: TLSContext?
+    /// Why ``verifyPeer(_:)`` refused the peer's certificate, for the
+    /// handshake's failure message.
+    var peerRefusal: String?
 
     init(loop: EventLoop, fd: Int32, tls: TLSContext?, isServer: Bool) throws {
         self.loop = loop
         self.fd = fd
         self.isServer = isServer
+        self.tlsContext = tls
         if let tls {
             guard let ssl = SSL_new(tls.ctx) else { throw TLSError.drain("creating a session") }
             SSL_set_fd(ssl, fd)
             self.ssl = ssl
+            // For the certificate check, which runs inside SSL_accept on
+            // this connection's loop while the loop holds the connection.
+            SSL_set_ex_data(ssl, 0, Unmanaged.passUnretained(self).toOpaque())
         }
     }
 
@@ -121,6 +130,10 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
     func handshakeCompleted() {}
     /// The connection is gone; fail every stream.
     func connectionClosed() {}
+    /// The peer's certificate chain verified; whether its leaf (an `X509*`)
+    /// is acceptable too. Runs during the handshake; a refusal sets
+    /// ``peerRefusal``.
+    func verifyPeer(_ leaf: OpaquePointer) -> Bool { true }
 
     // MARK: - events
 
@@ -186,7 +199,11 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
         case SSL_ERROR_WANT_WRITE: setInterest(out: true)
         default:
             var reason = TLSError.drain("handshake").reason
-            if let v = CSriovShims_SSL_verify_error(ssl) { reason = "certificate verification failed: \(String(cString: v)) (\(reason))" }
+            if let refusal = peerRefusal {
+                reason = "client certificate refused: \(refusal)"
+            } else if let v = CSriovShims_SSL_verify_error(ssl) {
+                reason = "certificate verification failed: \(String(cString: v)) (\(reason))"
+            }
             if err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN, reason.hasPrefix("unknown") {
                 reason = "the peer closed the connection during the handshake"
             }

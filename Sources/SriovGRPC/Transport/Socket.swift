@@ -46,6 +46,15 @@ public enum BindTarget: Sendable, Hashable, CustomStringConvertible {
         self = .host(host, port: port)
     }
 
+    /// The name a TLS client verifies the server certificate against when
+    /// it is given none: the host, or `localhost` for a Unix socket.
+    public var defaultServerName: String {
+        switch self {
+        case .host(let h, _): h
+        case .unix: "localhost"
+        }
+    }
+
     public var description: String {
         switch self {
         case .host(let h, let p): h.contains(":") ? "[\(h)]:\(p)" : "\(h):\(p)"

@@ -7,7 +7,8 @@ import Synchronization
 public struct TLSConfiguration: Sendable, Hashable {
     /// How a server treats client certificates.
     public enum ClientAuth: Sendable, Hashable {
-        /// A certificate verified against the CA bundle is required (default).
+        /// A certificate verified against the CA bundle and carrying exactly
+        /// one SPIFFE ID of the trust domain is required (default).
         case required
         /// No certificate is asked for. For tests and benchmarks only.
         case none
@@ -17,16 +18,26 @@ public struct TLSConfiguration: Sendable, Hashable {
     public var certificatePath: String?
     /// PEM private key of the certificate.
     public var privateKeyPath: String?
-    /// PEM CA bundle that peers' certificates are verified against.
+    /// PEM CA bundle that peers' certificates are verified against. CRLs in
+    /// it are loaded too, and then checked.
     public var trustRootsPath: String?
     /// Server only: client certificate policy.
     public var clientAuth: ClientAuth = .required
+    /// Server only: the SPIFFE trust domain of client identities.
+    public var trustDomain: String = "sriov.local"
+    /// PEM file of certificate revocation lists, besides those in the CA
+    /// bundle. Once any CRL is loaded, every peer's issuer must have a
+    /// current CRL (`X509_V_FLAG_CRL_CHECK`).
+    public var crlPath: String? = nil
 
-    public init(certificatePath: String?, privateKeyPath: String?, trustRootsPath: String?, clientAuth: ClientAuth = .required) {
+    public init(certificatePath: String?, privateKeyPath: String?, trustRootsPath: String?, clientAuth: ClientAuth = .required,
+                trustDomain: String = "sriov.local", crlPath: String? = nil) {
         self.certificatePath = certificatePath
         self.privateKeyPath = privateKeyPath
         self.trustRootsPath = trustRootsPath
         self.clientAuth = clientAuth
+        self.trustDomain = trustDomain
+        self.crlPath = crlPath
     }
 }
 
@@ -46,15 +57,24 @@ public struct TLSError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// An OpenSSL `SSL_CTX` configured for gRPC: TLS 1.2+, ALPN h2, peer
-/// verification. Connections hold their own reference (`SSL_new` takes
-/// one), so a reloaded context can replace this one at any time.
+/// An OpenSSL `SSL_CTX` configured for gRPC: ALPN h2, peer verification
+/// (with CRLs when there are any) and one fixed TLS policy, see
+/// ``TLSPolicy``. A server context that requires client certificates also
+/// checks each one's X509-SVID leaf rules and SPIFFE ID at the handshake.
+/// Connections hold their own reference (`SSL_new` takes one), so a
+/// reloaded context can replace this one at any time.
 ///
 /// `@unchecked Sendable`: the context is not modified after `init`, and
 /// OpenSSL contexts may be used from several threads once set up.
 final class TLSContext: @unchecked Sendable {
     let ctx: OpaquePointer
     let isServer: Bool
+    let configuration: TLSConfiguration
+    /// CRLs in the trust store; revocation is checked when there are any.
+    private(set) var crlCount: Int
+    /// The bytes of the CA bundle and the CRL file: a reload that changes
+    /// them re-verifies open connections.
+    let trustMaterial: [UInt8]
 
     init(configuration c: TLSConfiguration, server: Bool) throws {
         CSriovShims_ERR_clear_error()
@@ -63,20 +83,21 @@ final class TLSContext: @unchecked Sendable {
         }
         self.ctx = ctx
         self.isServer = server
-        _ = CSriovShims_SSL_CTX_set_min_proto_version(ctx, CSriovShims_TLS1_2_VERSION())
-        _ = CSriovShims_SSL_CTX_set_mode(ctx, CSriovShims_SSL_MODE_RELEASE_BUFFERS() | CSriovShims_SSL_MODE_ENABLE_PARTIAL_WRITE() | CSriovShims_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER())
-        _ = CSriovShims_SSL_CTX_set_options(ctx, CSriovShims_SSL_OP_NO_RENEGOTIATION() | CSriovShims_SSL_OP_NO_COMPRESSION() | CSriovShims_SSL_OP_CIPHER_SERVER_PREFERENCE() | CSriovShims_SSL_OP_IGNORE_UNEXPECTED_EOF())
+        self.configuration = c
+        var material: [UInt8] = []
+        for path in [c.trustRootsPath, c.crlPath] {
+            if let path, !path.isEmpty { material += (readWholeFile(path) ?? []) + [0] }
+        }
+        trustMaterial = material
+        crlCount = 0
+        // Every stored property is set: `deinit` frees the context on a throw.
+        try TLSPolicy.apply(to: ctx, server: server)
         if server {
             CSriovShims_SSL_CTX_select_alpn_h2(ctx)
-            // No session cache or tickets: every agent keeps one long-lived
-            // connection, and tickets cost a signature each.
-            _ = CSriovShims_SSL_CTX_set_session_cache_mode(ctx, 0)
-            SSL_CTX_set_num_tickets(ctx, 0)
         }
         let verify: Int32 = server ? (c.clientAuth == .required ? 2 : 0) : 1
         let ok = CSriovShims_SSL_CTX_load(ctx, c.certificatePath ?? "", c.privateKeyPath ?? "", c.trustRootsPath ?? "", verify)
         if ok != 1 {
-            // `deinit` frees the context: every stored property is set.
             throw TLSError.drain("loading certificate \(c.certificatePath ?? "-"), key \(c.privateKeyPath ?? "-"), CA \(c.trustRootsPath ?? "-")")
         }
         if server && (c.certificatePath ?? "").isEmpty {
@@ -85,9 +106,64 @@ final class TLSContext: @unchecked Sendable {
         if server && c.clientAuth == .required && (c.trustRootsPath ?? "").isEmpty {
             throw TLSError(operation: "configuring the server", reason: "client certificates are required but no CA bundle is given")
         }
+        if let crl = c.crlPath, !crl.isEmpty {
+            CSriovShims_ERR_clear_error()
+            if CSriovShims_SSL_CTX_load_crl_file(ctx, crl) <= 0 {
+                throw TLSError(operation: "loading CRL file \(crl)", reason: "it holds no PEM X509 CRL (\(TLSError.drain("").reason))")
+            }
+        }
+        crlCount = Int(CSriovShims_SSL_CTX_crl_count(ctx))
+        if crlCount > 0, let store = SSL_CTX_get_cert_store(ctx) {
+            X509_STORE_set_flags(store, UInt(X509_V_FLAG_CRL_CHECK))
+        }
+        if server && c.clientAuth == .required {
+            do {
+                try SPIFFEIdentity.validateTrustDomain(c.trustDomain)
+            } catch {
+                throw TLSError(operation: "configuring the server", reason: "trust domain: \(error)")
+            }
+            SSL_CTX_set_cert_verify_callback(ctx, clientCertificateVerifier, nil)
+        }
     }
 
     deinit { SSL_CTX_free(ctx) }
+}
+
+/// The server's certificate check: the chain as OpenSSL verifies it, then
+/// the identity rules of the connection (``HTTP2Connection/verifyPeer(_:)``).
+/// A refusal fails the handshake with `X509_V_ERR_APPLICATION_VERIFICATION`.
+private let clientCertificateVerifier: @convention(c) (OpaquePointer?, UnsafeMutableRawPointer?) -> Int32 = { store, _ in
+    guard let store else { return 0 }
+    let ok = X509_verify_cert(store)
+    guard ok == 1 else { return ok }
+    guard let leaf = X509_STORE_CTX_get0_cert(store),
+          let sslRaw = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()),
+          let user = SSL_get_ex_data(OpaquePointer(sslRaw), 0)
+    else {
+        X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)
+        return 0
+    }
+    // The handshake runs inside SSL_accept on the connection's loop, which
+    // holds the connection.
+    let connection = Unmanaged<HTTP2Connection>.fromOpaque(user).takeUnretainedValue()
+    if connection.verifyPeer(leaf) { return 1 }
+    X509_STORE_CTX_set_error(store, X509_V_ERR_APPLICATION_VERIFICATION)
+    return 0
+}
+
+/// A whole small file (CA bundles, CRLs), nil when it cannot be read.
+func readWholeFile(_ path: String) -> [UInt8]? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return n == 0 ? out : nil }
+        out += chunk[0..<n]
+    }
 }
 
 extension TLSContext {
@@ -99,7 +175,7 @@ extension TLSContext {
     /// up by the next channel.
     static func client(_ configuration: TLSConfiguration) throws -> TLSContext {
         var key = ""
-        for path in [configuration.certificatePath, configuration.privateKeyPath, configuration.trustRootsPath] {
+        for path in [configuration.certificatePath, configuration.privateKeyPath, configuration.trustRootsPath, configuration.crlPath] {
             var st = stat()
             if let path, stat(path, &st) == 0 {
                 key += "\(path)@\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)/\(st.st_size)|"

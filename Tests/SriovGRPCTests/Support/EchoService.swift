@@ -14,6 +14,8 @@ import Synchronization
 /// - `/test.Echo/Sleep`: waits until cancelled, counting cancellations.
 /// - `/test.Echo/Whoami`: answers the peer's SPIFFE ID and the request's
 ///   `x-` metadata, one `key=value` a line (binary values as byte lists).
+/// - `/test.Echo/Identity`: answers the caller's typed identity,
+///   `TRUST-DOMAIN ROLE NAME`, or `none`.
 /// - `/test.Echo/UserAgent`: answers the caller's `user-agent`.
 /// - `/test.Echo/Size`: request = 4-byte big-endian size; answers that many bytes.
 final class EchoService: Sendable {
@@ -60,7 +62,7 @@ final class EchoService: Sendable {
                 return RawCallEnd(finalMessage: [])
             }),
             ServerRoute(path: "/test.Echo/Whoami", kind: .unary, handler: .async { _, _, context in
-                var lines = [context.peer.spiffeID ?? "none"]
+                var lines = [context.peer.identity?.uri ?? "none"]
                 for (k, v) in context.metadata where k.hasPrefix("x-") {
                     switch v {
                     case .string(let s): lines.append("\(k)=\(s)")
@@ -68,6 +70,10 @@ final class EchoService: Sendable {
                     }
                 }
                 return RawCallEnd(finalMessage: Array(lines.joined(separator: "\n").utf8))
+            }),
+            ServerRoute(path: "/test.Echo/Identity", kind: .unary, handler: .async { _, _, context in
+                let id = context.peer.identity
+                return RawCallEnd(finalMessage: Array((id.map { "\($0.trustDomain) \($0.role.rawValue) \($0.name)" } ?? "none").utf8))
             }),
             ServerRoute(path: "/test.Echo/UserAgent", kind: .unary, handler: .async { _, _, context in
                 RawCallEnd(finalMessage: Array((context.userAgent ?? "").utf8))

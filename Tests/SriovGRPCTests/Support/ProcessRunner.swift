@@ -50,8 +50,10 @@ enum ProcessRunner {
         killer.start()
         p.waitUntilExit()
         done.store(true, ordering: .relaxed)
-        let o = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
-        let e = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
+        // Lossy: a peer's binary bytes (s_client prints what it receives)
+        // must not turn the whole output into nothing.
+        let o = String(decoding: FileManager.default.contents(atPath: base + ".out") ?? Data(), as: UTF8.self)
+        let e = String(decoding: FileManager.default.contents(atPath: base + ".err") ?? Data(), as: UTF8.self)
         return Output(status: p.terminationStatus, stdout: o, stderr: e)
     }
 }
