@@ -99,6 +99,8 @@ public actor ControllerState {
         self.networks = networks
         self.nodes = nodes
         self.rendered = rendered
+        syncCounts = [:]
+        for n in nodes.values { syncCounts[Self.syncKey(n), default: 0] += 1 }
         render = RenderState(
             policies: policies.values.map(Self.unversioned),
             networks: networks.values.map { n in
@@ -266,9 +268,11 @@ public actor ControllerState {
         // Optimistically reflect the write now so that the next mutation in
         // line sees it; a failed commit triggers a reload.
         for (name, state) in m.nodes {
+            if let old = nodes[name] { syncCounts[Self.syncKey(old), default: 0] -= 1 }
             if var state {
                 state.metadata.resourceVersion = rv
                 nodes[name] = state
+                syncCounts[Self.syncKey(state), default: 0] += 1
             } else {
                 nodes[name] = nil
             }
@@ -296,12 +300,15 @@ public actor ControllerState {
         return revision
     }
 
+    /// Node states by sync status, kept as nodes change ("None" = never synced).
+    private var syncCounts: [String: Int] = [:]
+
+    static func syncKey(_ n: SriovV1.SriovNetworkNodeState) -> String {
+        n.status.syncStatus.isEmpty ? "None" : n.status.syncStatus
+    }
+
     private func updateSyncGauges() {
-        var counts: [String: Int] = [:]
-        for n in nodes.values {
-            counts[n.status.syncStatus.isEmpty ? "None" : n.status.syncStatus, default: 0] += 1
-        }
-        metrics.setSyncCounts(counts)
+        metrics.setSyncCounts(syncCounts)
     }
 
     private func timedRender(_ change: RenderChange) -> RenderDelta {
