@@ -194,7 +194,9 @@ struct ControllerBench {
         }
         let connected = state.ready.load(ordering: .relaxed)
         print("agents connected \(connected)/\(count) (failed \(state.failed.load(ordering: .relaxed))), nodes stored \(stored), in \(clock.now - connectStart)")
-        try await Task.sleep(for: .seconds(1))
+        // Let the connections settle: the controller gives memory freed by
+        // the handshakes back to the system within about 5 s.
+        try await Task.sleep(for: .seconds(7))
         let connectedRSS = rssKiB(pid)
         let cpuBefore = cpuSeconds(pid)
 

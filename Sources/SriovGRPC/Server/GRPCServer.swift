@@ -161,6 +161,15 @@ public final class GRPCServer: Sendable {
         }
     }
 
+    /// Returns the heap's free memory to the system (glibc `malloc_trim`).
+    /// glibc gives back only the top of each heap by itself; after many
+    /// connections close, what they used stays resident though free
+    /// (measured: 3,000 agents gone, 269 MB resident, 63 MB after a trim).
+    /// Callers run it after connection churn.
+    public func trimMemory() {
+        _ = CSriovShims_malloc_trim(0)
+    }
+
     /// Reloads certificate, key, CA bundle and CRLs from the configured
     /// paths. New connections use them. When the CA bundle or the CRLs
     /// changed, every open connection's client certificate is verified again
