@@ -12,6 +12,11 @@ public final class ConfigFanout: Sendable {
     public struct Offer: Sendable {
         public var config: SriovV1.NodeConfig
         public var changedAt: ContinuousClock.Instant
+
+        public init(config: SriovV1.NodeConfig, changedAt: ContinuousClock.Instant) {
+            self.config = config
+            self.changedAt = changedAt
+        }
     }
 
     /// One stream's mailbox.
