@@ -157,8 +157,11 @@ struct EventPrinter {
         guard format == .table || format == .wide, widths == nil else { return }
         var t = Table(headers)
         for row in pending { t.append(row) }
-        widths = t.widths
-        Console.out(t.render())
+        // EVENT as wide as its widest value, so later rows stay aligned.
+        var w = t.widths
+        w[0] = max(w[0], "MODIFIED".count)
+        widths = w
+        Console.out(t.render(widths: w))
         pending = []
     }
 }
