@@ -125,7 +125,9 @@ struct ClientConfigFile: Equatable {
             guard FileManager.default.createFile(atPath: tmp, contents: Data(encoded().utf8), attributes: [.posixPermissions: 0o600]) else {
                 throw CLIError.usage("\(path): cannot write")
             }
-            _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: tmp))
+            guard Foundation.rename(tmp, path) == 0 else {
+                throw CLIError.usage("\(path): cannot write: \(String(cString: strerror(errno)))")
+            }
         } catch let e as CLIError {
             throw e
         } catch {

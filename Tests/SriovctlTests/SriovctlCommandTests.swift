@@ -196,7 +196,11 @@ struct SriovctlCommandTests {
         #expect(failed.status == 1, "\(failed.output)")
         #expect(failed.stderr == "error: sriovnetworknodestate/worker-0: Failed at generation 2: 0000:86:00.0: writing 4 to sriov_numvfs: Device or resource busy\n", "\(failed.output)")
 
-        // One node, while the others are still pending: a report during the wait ends it.
+        // One node, while the others are still pending: a new generation, then
+        // a report during the wait ends it.
+        let five = try String(contentsOfFile: Self.seed + "/policy.yaml", encoding: .utf8).replacingOccurrences(of: "numVfs: 4", with: "numVfs: 5")
+        let applied = try Sriovctl.run(["apply", "-f", "-"], controller: c, stdin: five)
+        #expect(applied.stdout == "sriovnetworknodepolicy/policy-1 configured\n", "\(applied.output)")
         let waiter = try BackgroundSriovctl(["wait", "--for=sync", "nodestate/worker-0", "--timeout", "30s"], controller: c)
         try await Task.sleep(for: .milliseconds(300))
         try await c.reportStatus("worker-0", "Succeeded", pfs: pfs)
@@ -256,7 +260,7 @@ struct SriovctlCommandTests {
         #expect(v.stdout.contains("Server Health: SERVING") && v.stdout.contains("sriov.v1.Operator") && v.stdout.contains("sriov.v1.Agent"), "\(v.output)")
         let client = try Sriovctl.run(["version", "--client"])
         #expect(client.status == 0 && !client.stdout.contains("Server"), "\(client.output)")
-        for (shell, marker) in [("bash", "complete -F"), ("zsh", "#compdef sriovctl"), ("fish", "complete -c sriovctl")] {
+        for (shell, marker) in [("bash", "-F _sriovctl sriovctl"), ("zsh", "#compdef sriovctl"), ("fish", "complete -c 'sriovctl'")] {
             let r = try Sriovctl.run(["completion", shell])
             #expect(r.status == 0 && r.stdout.contains(marker), "\(shell): \(r.output.prefix(300))")
         }

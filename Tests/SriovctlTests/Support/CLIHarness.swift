@@ -188,8 +188,10 @@ final class BackgroundSriovctl: @unchecked Sendable {
         env["SRIOVCTL_TLS_CA"] = controller.certs.path("ca.crt")
         env["SRIOVCTL_CONTEXT"] = nil
         process.environment = env
-        process.standardOutput = FileHandle(forWritingAtPath: outPath)
-        process.standardError = FileHandle(forWritingAtPath: outPath)
+        // One handle for both, so stderr lines do not overwrite stdout.
+        let handle = FileHandle(forWritingAtPath: outPath)
+        process.standardOutput = handle
+        process.standardError = handle
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
