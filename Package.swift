@@ -145,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "sriovctl",
             dependencies: [
-                "SriovAPI", "SriovRender", "SriovProto",
+                "SriovAPI", "SriovRender", "SriovProto", "SriovGRPC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -180,6 +180,11 @@ let package = Package(
         .testTarget(
             name: "SriovHostTests",
             dependencies: ["SriovHost", "SriovSimKernel", "SriovProto", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovctlTests",
+            dependencies: ["SriovGRPC", "SriovProto", "SriovAPI", "SriovTestSupport"],
+            exclude: ["Golden"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovAgentTests",

@@ -544,6 +544,13 @@ public actor ControllerState {
             let delta = timedRender(.upsertNode(RenderNode(name: name, labels: labels, interfaces: interfaces)))
             collect(nodes: Set(delta.changedNodes).union([name]), networks: [], into: &m)
         }
+        if existing == nil, !m.pushes.contains(where: { $0.nodeName == name }), let created = m.nodes[name] ?? nil {
+            // A new node state starts at generation 1 even when no policy
+            // gives it a spec; an agent already watching holds generation 0
+            // and must get generation 1 to acknowledge, or its state would
+            // never report the current generation.
+            m.pushes.append(config(for: created, devicePlugin: render.outputs[name]?.devicePluginConfig.jsonText ?? ""))
+        }
         _ = try await commit(&m)
         return nodes[name]?.metadata.generation ?? 0
     }

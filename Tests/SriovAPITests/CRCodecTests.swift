@@ -362,6 +362,30 @@ struct CRCodecTests {
         #expect(jsonErrors.map(\.line) == [7])
     }
 
+    @Test("an error in a later document is located after valid documents with nested collections")
+    func errorLineAfterValidDocuments() {
+        let yaml = """
+            apiVersion: sriovnetwork.openshift.io/v1
+            kind: SriovNetwork
+            metadata: {name: n1}
+            spec:
+              resourceName: r1
+              ipam: "{}"
+            ---
+            apiVersion: sriovnetwork.openshift.io/v1
+            kind: SriovNetwork
+            metadata:
+              name: n2
+            spec:
+              resourceName: r2
+              vlan: "x"
+            """
+        let errors = Self.errors(of: yaml)
+        #expect(errors.map(\.path) == ["spec.vlan"])
+        #expect(errors.map(\.line) == [14])
+        #expect(errors.map(\.location) == ["bad.yaml (document 1)"])
+    }
+
     @Test("unknown fields are found below List items with the item's path")
     func listItemPaths() {
         let text = """

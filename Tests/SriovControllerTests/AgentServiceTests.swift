@@ -25,9 +25,13 @@ struct AgentServiceTests {
             let first = try #require(try await it.next())
             #expect(first.nodeName == "worker-0" && first.generation == 0 && first.spec.interfaces.isEmpty)
 
-            // The first inventory creates the node state; no spec yet, so no push.
+            // The first inventory creates the node state at generation 1: no
+            // spec yet, but the generation is pushed so that the agent can
+            // report it.
             let ack = try await node.sendInventory([Objects.inventory("worker-0"), Objects.inventory("worker-0", sequence: 2)])
             #expect(ack.received == 2 && ack.lastSequence == 2)
+            let created = try #require(try await it.next())
+            #expect(created.generation == 1 && created.spec.interfaces.isEmpty)
 
             var apply = SriovV1.ApplyPolicyRequest()
             apply.policy = Objects.policy("p1", numVfs: 4)
