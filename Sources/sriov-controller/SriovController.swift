@@ -169,6 +169,13 @@ struct SriovController: AsyncParsableCommand {
             Self.fail("cannot use the data directory: \(error)")
         }
 
+        if !insecureH2c, let tlsCert {
+            do {
+                try ServerCertificate.check(path: tlsCert, trustDomain: trustDomain)
+            } catch {
+                Self.fail("--tls-cert: \(error)")
+            }
+        }
         let target: BindTarget
         do { target = try BindTarget(parsing: listen) } catch { Self.fail("--listen \(listen): \(error)") }
         let security: ServerConfiguration.Security =

@@ -138,6 +138,15 @@ struct DurabilityTests {
         let future = try run(newer.path)
         #expect(future.status != 0 && future.stderr.contains("schema version 7"), "\(future.output)")
 
+        // A certificate that is not the controller's own.
+        for (cert, says) in [("node-worker-0", "it is a client certificate"), ("ca", "is a CA certificate")] {
+            let r = try TestProcess.run(ControllerProcess.binary, [
+                "--listen", "127.0.0.1:0", "--data-dir", try RepoPaths.temporaryDirectory().path,
+                "--tls-cert", certs.path("\(cert).crt"), "--tls-key", certs.path("\(cert).key"), "--tls-ca", certs.path("ca.crt"),
+            ], timeout: 30)
+            #expect(r.status != 0 && r.stderr.contains(says) && r.stderr.split(separator: "\n").count == 1, "\(r.output)")
+        }
+
         let env = try TestProcess.run(ControllerProcess.binary, ["--insecure-h2c"], environment: ["SRIOV_CONTROLLER_DATA_DIRR": "/tmp"], timeout: 30)
         #expect(env.status != 0 && env.stderr.contains("SRIOV_CONTROLLER_DATA_DIRR names no option"), "\(env.output)")
     }
