@@ -65,6 +65,8 @@ extension YAMLReader {
             case YAML_SEQUENCE_START_EVENT: (isNode, opens) = (true, false)
             case YAML_MAPPING_START_EVENT: (isNode, opens) = (true, true)
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                // A document without queries tracks no collections.
+                guard !documentWanted.isEmpty else { continue }
                 stack.removeLast()
                 if let top = stack.indices.last { advance(&stack[top]) }
             default: break
