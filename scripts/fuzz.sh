@@ -37,15 +37,16 @@ for t in "${targets[@]}"; do
   case " ${TARGETS[*]} " in *" $t "*) ;; *) echo "fuzz: unknown target $t (known: ${TARGETS[*]})" >&2; exit 2;; esac
 done
 
+mkdir -p "$SCRATCH"
 echo "fuzz: building sriov-fuzz with -sanitize=fuzzer,address into $SCRATCH"
 if ! flock "$LOCK" swift build -c debug --scratch-path "$SCRATCH" --product sriov-fuzz \
     -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING \
-    >"$SCRATCH.log" 2>&1; then
-  tail -40 "$SCRATCH.log" >&2
-  echo "fuzz: FAIL: the build failed (log: $SCRATCH.log)" >&2
+    >"$SCRATCH/build.log" 2>&1; then
+  tail -40 "$SCRATCH/build.log" >&2
+  echo "fuzz: FAIL: the build failed (log: $SCRATCH/build.log)" >&2
   exit 1
 fi
-bin=$(swift build -c debug --scratch-path "$SCRATCH" --show-bin-path)/sriov-fuzz
+bin=$SCRATCH/debug/sriov-fuzz
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}
 # libFuzzer prints the stack of a failure; the Swift runtime's own backtracer
 # would take minutes over the instrumented binary.
