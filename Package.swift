@@ -150,6 +150,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // ---- Fuzzing: the fuzz targets and their libFuzzer driver
+        // ---- (scripts/fuzz.sh builds it with -sanitize=fuzzer,address).
+        .target(
+            name: "SriovFuzzTargets",
+            dependencies: [
+                "SriovProto", "SriovAPI", "SriovRender", "SriovGRPC", .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Fuzz/SriovFuzzTargets", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "sriov-fuzz", dependencies: ["SriovFuzzTargets"],
+            path: "Tests/Fuzz/sriov-fuzz", swiftSettings: swiftSettings),
+
         // ---- Tests mirror Sources.
         .target(
             name: "SriovTestSupport",
@@ -172,6 +184,9 @@ let package = Package(
         .testTarget(
             name: "SriovControllerTests",
             dependencies: ["SriovControllerCore", "SriovStore", "SriovGRPC", "SriovProto", "SriovAPI", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovFuzzTests", dependencies: ["SriovFuzzTargets", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovRenderTests",

@@ -3,7 +3,10 @@
 # checks the committed generated code, builds, and runs every Swift test
 # (unit, golden-vector, integration and interop tests; the Python peers come
 # from .venv), then the AddressSanitizer/LeakSanitizer check of the gRPC server
-# over a storm of 1000 mTLS connections (Benchmarks/grpc/leak-check-asan.sh).
+# over a storm of 1000 mTLS connections (Benchmarks/grpc/leak-check-asan.sh),
+# then every fuzz target for a few seconds on its committed corpus
+# (scripts/fuzz.sh --ci: libFuzzer + AddressSanitizer, its own build in
+# .build-fuzz).
 # Exits non-zero when any step fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,3 +28,7 @@ echo "== leak check (AddressSanitizer + LeakSanitizer)"
 # Its own build in .build-asan (about 1 minute cold) and about 25 s of runs;
 # every wait in it is bounded.
 Benchmarks/grpc/leak-check-asan.sh 1000
+
+echo "== fuzz targets on the committed corpus (libFuzzer + AddressSanitizer)"
+# Its own build in .build-fuzz (a few minutes cold), then 5 s per target.
+scripts/fuzz.sh --ci 5

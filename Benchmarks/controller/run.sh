@@ -20,8 +20,8 @@ READ_NODES=${2:-5000}
 SECONDS_PER_RUN=${3:-5}
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-flock /tmp/swift-build.lock swift build -c release --product sriov-controller >/dev/null
-flock /tmp/swift-build.lock swift build -c release --product sriov-controller-bench >/dev/null
+flock /tmp/sriov-swift-build.lock swift build -c release --product sriov-controller >/dev/null
+flock /tmp/sriov-swift-build.lock swift build -c release --product sriov-controller-bench >/dev/null
 BIN=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
 pids=()

@@ -76,6 +76,15 @@ public struct ProtobufWireScanner {
         return nil
     }
 
+    /// Whether a message type has a oneof member.
+    private static func hasOneof(_ descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> Bool {
+        let d = descriptor.pointee
+        for index in 0..<Int(d.n_fields) where d.fields[index].flags & PROTOBUF_C_FIELD_FLAG_ONEOF.rawValue != 0 {
+            return true
+        }
+        return false
+    }
+
     private func scan(
         _ buffer: UnsafeRawBufferPointer, from start: Int, to end: Int,
         descriptor: UnsafePointer<ProtobufCMessageDescriptor>, path: String, depth: Int
@@ -84,6 +93,10 @@ public struct ProtobufWireScanner {
             throw fail(.tooDeep, path, start, "messages nested deeper than \(options.maxDepth) levels")
         }
         var position = start
+        // Singular message fields seen, whose type has a oneof: protobuf-c
+        // 1.4.1 fails to merge a second occurrence of such a field (proto3
+        // says to merge), and would reject the input without saying why.
+        var seenOneofMessages: [UInt32] = []
         while position < end {
             let tagOffset = position
             let tag = try readVarint(buffer, &position, end: end, path: path)
@@ -141,6 +154,12 @@ public struct ProtobufWireScanner {
                 try checkString(buffer, from: valueStart, to: valueEnd, path: fieldPath)
             } else if known.type == PROTOBUF_C_TYPE_MESSAGE {
                 let child = known.descriptor.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
+                if known.label != PROTOBUF_C_LABEL_REPEATED, Self.hasOneof(child) {
+                    if seenOneofMessages.contains(known.id) {
+                        throw fail(.malformed, fieldPath, tagOffset, "the message field appears more than once; merging repeated occurrences of a message with a oneof (\(String(cString: child.pointee.name))) is not supported")
+                    }
+                    seenOneofMessages.append(known.id)
+                }
                 try scan(buffer, from: valueStart, to: valueEnd, descriptor: child, path: fieldPath, depth: depth + 1)
             }
         }

@@ -386,6 +386,32 @@ struct CRCodecTests {
         #expect(errors.map(\.location) == ["bad.yaml (document 1)"])
     }
 
+    @Test("an error in a later document gets its line when the documents before it are valid")
+    func errorLineAfterValidFlowDocuments() {
+        // The valid first document's collections were never tracked by the
+        // line search; closing them used to pop an empty stack (found by the
+        // cr fuzz target).
+        let yaml = """
+            apiVersion: sriovnetwork.openshift.io/v1
+            kind: SriovNetwork
+            metadata: {name: n1}
+            spec:
+              resourceName: r1
+              vlan: 10
+            ---
+            apiVersion: sriovnetwork.openshift.io/v1
+            kind: SriovNetwork
+            metadata: {name: n2}
+            spec:
+              resourceName: r2
+              vlan: "100"
+            """
+        let errors = Self.errors(of: yaml)
+        #expect(errors.map(\.path) == ["spec.vlan"])
+        #expect(errors.map(\.line) == [13])
+        #expect(errors.map(\.location) == ["bad.yaml (document 1)"])
+    }
+
     @Test("unknown fields are found below List items with the item's path")
     func listItemPaths() {
         let text = """

@@ -90,6 +90,27 @@ struct WireErrorTests {
             .originalRequest.host == "")
     }
 
+    @Test func aRepeatedMessageFieldWithAOneofIsRefusedByName() throws {
+        // ServerReflectionResponse.original_request twice: proto3 merges the
+        // two, protobuf-c 1.4.1 cannot (its type has a oneof) and used to
+        // fail with no field named (found by the protobuf fuzz target).
+        let bytes: [UInt8] = [0x12, 0x00, 0x12, 0x00]
+        do {
+            _ = try GrpcReflectionV1.ServerReflectionResponse(serializedBytes: bytes)
+            Issue.record("a repeated original_request decoded")
+        } catch let error as ProtobufDecodingError {
+            #expect(error.code == .malformed)
+            #expect(error.fieldPath == "original_request")
+            #expect(error.offset == 2)
+            #expect(error.detail.contains("more than once"))
+        }
+        // A message field without a oneof still merges.
+        // metadata {name: "a"} then metadata {namespace: "b"}.
+        let policy = try SriovV1.SriovNetworkNodePolicy(serializedBytes: [0x0a, 0x03, 0x0a, 0x01, 0x61, 0x0a, 0x03, 0x12, 0x01, 0x62])
+        #expect(policy.metadata.name == "a")
+        #expect(policy.metadata.namespace == "b")
+    }
+
     @Test func emptyInputIsTheDefaultMessage() throws {
         #expect(try SriovV1.SriovNetworkNodeState(serializedBytes: []) == SriovV1.SriovNetworkNodeState())
         #expect(SriovV1.SriovNetworkNodeState().serializedBytes().isEmpty)

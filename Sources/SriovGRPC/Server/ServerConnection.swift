@@ -33,6 +33,10 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     /// The server's trust material changed while this connection was still
     /// in its handshake: check the peer again once it is done.
     var reverifyAfterHandshake = false
+    /// Frame headers of the received bytes, for ``closedStreams``.
+    private var frameScanner = InboundFrameScanner()
+    /// STREAM_CLOSED for frames on closed streams (RFC 9113 §5.1).
+    var closedStreams = ClosedStreamGuard()
 
     init(server: GRPCServer, loop: EventLoop, fd: Int32, tls: TLSContext?, remoteAddress: String) throws {
         self.server = server
@@ -100,6 +104,37 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
         cachedID = 0
         for (_, s) in all { s.streamClosed(errorCode: NGHTTP2_CANCEL.rawValue) }
         server.connectionClosed(self)
+    }
+
+    /// Feeds nghttp2 up to each DATA or HEADERS frame header and answers a
+    /// frame on a closed stream with RST_STREAM STREAM_CLOSED (see
+    /// ``ClosedStreamGuard``).
+    override func receive(_ session: OpaquePointer, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var fed = 0
+        var scanned = 0
+        while scanned < bytes.count {
+            let step = frameScanner.scan(UnsafeBufferPointer(rebasing: bytes[scanned...]))
+            scanned += step.scanned
+            guard let header = step.header,
+                  header.type == UInt8(NGHTTP2_DATA.rawValue) || header.type == UInt8(NGHTTP2_HEADERS.rawValue)
+            else { continue }
+            // nghttp2 must have read every frame before this one.
+            let start = max(fed, scanned - 9)
+            if start > fed {
+                let rv = nghttp2_session_mem_recv(session, bytes.baseAddress! + fed, start - fed)
+                if rv < 0 { return rv }
+                fed = start
+            }
+            if closedStreams.isClosedStreamFrame(type: header.type, streamID: header.streamID, session: session) {
+                nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), header.streamID, NGHTTP2_STREAM_CLOSED.rawValue)
+                closedStreams.sentReset(header.streamID)
+            }
+        }
+        if fed < bytes.count {
+            let rv = nghttp2_session_mem_recv(session, bytes.baseAddress! + fed, bytes.count - fed)
+            if rv < 0 { return rv }
+        }
+        return bytes.count
     }
 
     func resetPingStrikes() { pingStrikes = 0 }
@@ -217,6 +252,9 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
                 s.contentTypeIsGRPC = HeaderValidation.isGRPCContentType(s.contentType)
             }
             return 0
+        case 14 where HeaderBytes.equal(name, "content-length"):
+            // Kept as metadata too (below); nghttp2 checks the body against it.
+            s.declaredContentLength = Int(String(decoding: value, as: UTF8.self))
         case 13 where HeaderBytes.equal(name, "grpc-encoding"):
             s.requestEncoding = String(decoding: value, as: UTF8.self)
             return 0
@@ -458,8 +496,16 @@ final class ServerConnection: HTTP2Connection, @unchecked Sendable {
     /// request refused early: too large, unknown method, an error) is told
     /// to stop with RST_STREAM NO_ERROR, as HTTP/2 §8.1 allows, instead of
     /// uploading the rest for nothing.
+    ///
+    /// Except when the request declared a `content-length` the client can
+    /// send within the stream's initial window (no WINDOW_UPDATE needed, so
+    /// nothing is held up): its body is read to the end, and nghttp2 refuses
+    /// a body that disagrees with the declared length with RST_STREAM
+    /// PROTOCOL_ERROR (RFC 9113 §8.1.1), which an RST_STREAM NO_ERROR would
+    /// have hidden.
     fileprivate func responseEnded(_ streamID: Int32) {
         guard let s = stream(streamID), !s.requestFinished, let session else { return }
+        if let length = s.declaredContentLength, length <= server.configuration.limits.initialWindowSize { return }
         nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), streamID, NGHTTP2_NO_ERROR.rawValue)
         scheduleFlush()
     }
@@ -522,8 +568,13 @@ nonisolated(unsafe) let serverCallbacks: OpaquePointer = {
         return 0
     })
     nghttp2_session_callbacks_set_on_frame_send_callback(cbs, { _, frame, user in
-        guard let frame, frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
+        guard let frame else { return 0 }
         let type = UInt32(frame.pointee.hd.type)
+        if type == NGHTTP2_RST_STREAM.rawValue {
+            connection(user).closedStreams.sentReset(frame.pointee.hd.stream_id)
+            return 0
+        }
+        guard frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
         if type == NGHTTP2_HEADERS.rawValue || type == NGHTTP2_DATA.rawValue {
             connection(user).responseEnded(frame.pointee.hd.stream_id)
         }

@@ -16,6 +16,8 @@ final class ServerStream: @unchecked Sendable {
     var path = ""
     var contentType = ""
     var contentTypeIsGRPC = false
+    /// The request's `content-length`, when it declared one.
+    var declaredContentLength: Int?
     var timeout: String?
     var userAgent: String?
     var requestEncoding: String?

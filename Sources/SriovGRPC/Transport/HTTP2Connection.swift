@@ -246,7 +246,7 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
             lastActivity = Monotonic.now()
             receivedData = true
             guard let session else { return }
-            let rv = nghttp2_session_mem_recv(session, buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), n)
+            let rv = receive(session, UnsafeBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: n))
             if rv < 0 {
                 // nghttp2 queued a GOAWAY where it could; send it, then close.
                 failure = failure ?? "HTTP/2: \(String(cString: nghttp2_strerror(Int32(rv))))"
@@ -345,6 +345,13 @@ class HTTP2Connection: EventLoopSelectable, EventLoopFlushable, @unchecked Senda
         } else {
             fail(nil)
         }
+    }
+
+    /// Hands received bytes to the nghttp2 session: what
+    /// `nghttp2_session_mem_recv` returns (negative on a connection error).
+    /// The server looks at frame headers on the way.
+    func receive(_ session: OpaquePointer, _ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        nghttp2_session_mem_recv(session, bytes.baseAddress, bytes.count)
     }
 
     /// Closes the connection now (on the loop thread).

@@ -49,7 +49,7 @@ public struct MessageCompression: Sendable, Hashable {
 
     /// `payload` with gRPC's 5-byte prefix, compressed when the algorithm
     /// and size say so.
-    func frame(_ payload: [UInt8]) -> [UInt8] {
+    package func frame(_ payload: [UInt8]) -> [UInt8] {
         if algorithm == .gzip, payload.count >= minimumSize, let compressed = try? Gzip.compress(payload) {
             var out = [UInt8]()
             out.reserveCapacity(compressed.count + 5)

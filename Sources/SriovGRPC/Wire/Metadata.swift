@@ -87,7 +87,7 @@ public struct Metadata: Sendable, Hashable, Sequence {
     /// Reserved headers are skipped.
     ///
     /// - Throws: ``HeaderValidationError`` when a `-bin` value is not base64.
-    mutating func addWireHeader(name: String, value: String) throws {
+    package mutating func addWireHeader(name: String, value: String) throws {
         guard !Metadata.isReserved(name) else { return }
         if name.hasSuffix("-bin") {
             // Several values may arrive comma-separated in one header.
@@ -109,7 +109,7 @@ public struct Metadata: Sendable, Hashable, Sequence {
     ///
     /// - Throws: ``HeaderValidationError`` for a key or value gRPC does not
     ///   allow.
-    func wireHeaders() throws -> [(String, String)] {
+    package func wireHeaders() throws -> [(String, String)] {
         var out: [(String, String)] = []
         out.reserveCapacity(entries.count)
         for (key, value) in entries {

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The concurrency-heavy tests under ThreadSanitizer.
+#
+#   scripts/tsan.sh [FILTER]
+#
+# Builds the tests with --sanitize=thread into .build-tsan (under the shared
+# build lock) and runs the RPC runtime's loopback, channel, keepalive and
+# transport suites, the controller's Agent service streams, and the HTTP/2
+# conformance and fuzz-corpus replays (default FILTER), with
+# halt_on_error=1: any data race report fails the run. No suppressions: a
+# race in a system library would be listed in scripts/tsan.supp with the
+# reason, and passed through TSAN_OPTIONS=suppressions=.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LOCK=/tmp/sriov-swift-build.lock
+SCRATCH=.build-tsan
+FILTER=${1:-'SriovGRPCTests\.(LoopbackTests|ChannelTests|KeepaliveTests|TransportTests|HTTP2ConformanceTests)|SriovControllerTests\.AgentServiceTests|CorpusReplayTests'}
+
+mkdir -p "$SCRATCH"
+echo "tsan: building the tests with --sanitize=thread into $SCRATCH"
+if ! flock "$LOCK" swift build --build-tests --sanitize=thread --scratch-path "$SCRATCH" >"$SCRATCH/build.log" 2>&1; then
+  tail -40 "$SCRATCH/build.log" >&2
+  echo "tsan: FAIL: the build failed (log: $SCRATCH/build.log)" >&2
+  exit 1
+fi
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+export SWIFT_BACKTRACE=enable=no
+echo "tsan: running $FILTER"
+# Bounded: these suites take about a minute plainly; TSan slows them 5-15x.
+flock "$LOCK" timeout --kill-after=30 900 swift test --skip-build --sanitize=thread --scratch-path "$SCRATCH" --filter "$FILTER"
