@@ -90,7 +90,8 @@ def api_version(group, version):
 
 def leaf_paths(value, prefix=()):
     """Leaf field paths of a JSON object; lists and scalars are atomic leaves."""
-    if isinstance(value, dict) and value:
+    if isinstance(value, dict):
+        # An empty map owns nothing (as structured-merge-diff's field sets).
         out = set()
         for k, v in value.items():
             out |= leaf_paths(v, prefix + (k,))
@@ -166,7 +167,7 @@ def merge_patch(target, patch):
 
 class Store:
     def __init__(self, bookmark_interval):
-        self.lock = threading.Condition()
+        self.lock = threading.Condition(threading.RLock())
         self.rv = 1
         self.objects = {}  # (res, ns, name) -> object
         self.owners = {}  # (res, ns, name) -> {(manager, operation, subresource): set(paths)}
@@ -268,14 +269,7 @@ class Store:
                 if create_ok:
                     body = copy.deepcopy(body)
                     body.setdefault("metadata", {})["name"] = name
-                    self.lock.release()
-                    try:
-                        created = self.create(res, ns, body if sub != "status" else {
-                            "metadata": body["metadata"]}, manager)
-                    finally:
-                        self.lock.acquire()
-                    if sub != "status":
-                        return created
+                    self.create(res, ns, body if sub != "status" else {"metadata": body["metadata"]}, manager)
                     old = self.objects[key]
                 else:
                     raise APIError(404, "NotFound", f'{res[2]}.{res[0]} "{name}" not found'.replace(". ", " "))
