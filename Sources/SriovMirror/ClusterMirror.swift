@@ -66,6 +66,10 @@ public final class ClusterMirror: Sendable {
             group.addTask { await self.followRendered() }
             group.addTask { await self.writeLoop() }
             group.addTask { await self.reconcileCluster() }
+            if configuration.syncDesiredState {
+                let sync = DesiredStateSync(mirror: self)
+                group.addTask { await sync.run() }
+            }
             await group.waitForAll()
         }
     }

@@ -38,6 +38,8 @@ struct SriovMirrorCommand: AsyncParsableCommand {
     var configMap: String = "device-plugin-config"
     @Option(help: "Seconds between full listings of what the mirror owns in the cluster.")
     var resyncSeconds: Int = 300
+    @Flag(help: "Apply SriovNetworkNodePolicy and SriovNetwork CRs of the cluster to the controller and write its verdict back (needs an operator certificate).")
+    var syncDesiredState = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -77,6 +79,7 @@ struct SriovMirrorCommand: AsyncParsableCommand {
         configuration.namespace = namespace
         configuration.configMapName = configMap
         configuration.resyncInterval = .seconds(resyncSeconds)
+        configuration.syncDesiredState = syncDesiredState
 
         let client = ClientConfiguration(
             target: target,
