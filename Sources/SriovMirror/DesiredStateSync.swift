@@ -95,7 +95,7 @@ struct DesiredStateSync: Sendable {
         }
         if Self.acceptedGeneration(object) == generation { return }
 
-        var verdict: (accepted: Bool, reason: String, message: String)
+        let verdict: (accepted: Bool, reason: String, message: String)
         do {
             let clean = Self.withoutServerFields(object)
             if kind == .policy {

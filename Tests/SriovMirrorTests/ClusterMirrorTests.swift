@@ -1,5 +1,6 @@
 import Foundation
 import SriovAPI
+import SriovGRPC
 import SriovMirror
 import SriovProto
 import SriovTestSupport
@@ -9,7 +10,7 @@ let operatorNamespace = "sriov-network-operator"
 let managedBy = MirrorConfiguration.managedBySelector
 
 /// The mirror between the real controller and the test API server.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(1)))
 struct ClusterMirrorTests {
     /// Three nodes with inventory, a policy selecting them and a network.
     static func seed(_ f: MirrorFixture) async throws {
@@ -200,6 +201,59 @@ struct ClusterMirrorTests {
         }
     }
 
+    @Test func syncsDesiredStateBothWaysAndReportsARejectedPolicy() async throws {
+        let f = try MirrorFixture()
+        defer { Task { await f.shutdown() } }
+        try await f.startController()
+        try await f.startAPIServer()
+        for node in ["worker-0", "worker-1"] { try await f.reportInventory(node) }
+        var c = MirrorConfiguration()
+        c.syncDesiredState = true
+        c.initialBackoff = .milliseconds(50)
+        c.maxBackoff = .seconds(1)
+        try f.startMirror(c, identity: "operator-mirror")
+        let policies = "/apis/sriovnetwork.openshift.io/v1/namespaces/\(operatorNamespace)/sriovnetworknodepolicies"
+        // As `kubectl apply` would create them.
+        try await create(f, policies, #"{"apiVersion":"sriovnetwork.openshift.io/v1","kind":"SriovNetworkNodePolicy","metadata":{"name":"good"},"spec":{"resourceName":"intelnics","nodeSelector":{"sriov":"true"},"numVfs":4,"nicSelector":{"vendor":"8086","pfNames":["ens1f0"]},"deviceType":"netdevice"}}"#)
+        try await create(f, policies, #"{"apiVersion":"sriovnetwork.openshift.io/v1","kind":"SriovNetworkNodePolicy","metadata":{"name":"too-many"},"spec":{"resourceName":"intelnics2","nodeSelector":{"sriov":"true"},"numVfs":5000,"nicSelector":{"vendor":"8086","pfNames":["ens1f1"]}}}"#)
+        func condition(_ name: String) async throws -> CRValue? {
+            guard case .array(let cs)? = try await f.get(policies + "/" + name)?["status"]?["conditions"] else { return nil }
+            return cs.first { $0["type"] == .string("Accepted") }
+        }
+        try await f.eventually("verdicts on both policies") {
+            let good = try await condition("good")
+            let bad = try await condition("too-many")
+            return good != nil && bad != nil
+        }
+        #expect(try await condition("good")?["status"] == .string("True"))
+        let refused = try #require(try await condition("too-many"))
+        #expect(refused["status"] == .string("False"))
+        #expect(refused["reason"] == .string("Invalid"))
+        #expect(refused["message"]?.jsonString().contains("numVfs") == true, "\(refused.jsonString())")
+        let events = try await f.list("/api/v1/namespaces/\(operatorNamespace)/events")
+        #expect(events.contains { $0["involvedObject"]?["name"] == .string("too-many") && $0["reason"] == .string("Invalid") },
+                "\(events.map { $0.jsonString() })")
+        // The accepted policy reached the controller, and its rendering came back as node specs.
+        var get = SriovV1.GetRequest()
+        get.name = "good"
+        let stored = try await f.channel("operator-admin").unary(SriovV1.Operator.getPolicy, get)
+        #expect(stored.spec.numVfs == 4)
+        try await f.eventually("node specs from the synced policy") {
+            try await f.nodeState("worker-0")?["spec"]?.jsonString().contains("intelnics") == true
+        }
+        // Deleting the CR deletes it at the controller.
+        let del = try await f.kube.send("DELETE", policies + "/good")
+        #expect(del.status == 200)
+        try await f.eventually("deletion at the controller") {
+            do {
+                _ = try await f.channel("operator-admin").unary(SriovV1.Operator.getPolicy, get)
+                return false
+            } catch let e as RPCError {
+                return e.code == .notFound
+            }
+        }
+    }
+
     func create(_ f: MirrorFixture, _ collection: String, _ json: String) async throws {
         let r = try await f.kube.send("POST", collection, contentType: "application/json", body: Array(json.utf8))
         guard r.status == 201 else { throw FixtureError("POST \(collection): \(r.status) \(String(decoding: r.body, as: UTF8.self))") }
@@ -212,6 +266,6 @@ struct SriovV1DeleteNetwork {
     mutating func send(_ f: MirrorFixture) async throws {
         var req = SriovV1.DeleteRequest()
         req.name = name
-        _ = try await try f.channel("operator-admin").unary(SriovV1.Operator.deleteNetwork, req)
+        _ = try await f.channel("operator-admin").unary(SriovV1.Operator.deleteNetwork, req)
     }
 }

@@ -12,6 +12,7 @@ bookmarks, 410 after compaction, SSA conflicts). Prints `ok NAME` per check,
 import http.client
 import json
 import os
+import signal
 import ssl
 import subprocess
 import sys
@@ -34,6 +35,14 @@ def check(name, cond, why=""):
 
 
 def main():
+    # Never hang a test run: fail loudly instead.
+    def watchdog(*_):
+        print("FAIL watchdog: the checks did not finish within 75 s", flush=True)
+        server.kill()
+        os._exit(1)
+
+    signal.signal(signal.SIGALRM, watchdog)
+    signal.alarm(75)
     certs = sys.argv[1]
     kubectl = sys.argv[2] if len(sys.argv) > 2 else "kubectl"
     server = subprocess.Popen(

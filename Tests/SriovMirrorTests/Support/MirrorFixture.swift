@@ -259,7 +259,7 @@ final class MirrorFixture: @unchecked Sendable {
         report.syncStatus = syncStatus
         report.lastSyncError = error
         report.interfaces = [Self.pf("ens1f0", pci: "0000:86:00.0"), Self.pf("ens1f1", pci: "0000:86:00.1")]
-        _ = try await try channel("node-\(node)").unary(SriovV1.Agent.reportStatus, report)
+        _ = try await channel("node-\(node)").unary(SriovV1.Agent.reportStatus, report)
     }
 
     func applyPolicy(_ name: String, numVfs: Int32 = 4, resource: String = "intelnics") async throws {
@@ -273,7 +273,7 @@ final class MirrorFixture: @unchecked Sendable {
         p.spec.deviceType = "netdevice"
         var req = SriovV1.ApplyPolicyRequest()
         req.policy = p
-        _ = try await try channel("operator-admin").unary(SriovV1.Operator.applyPolicy, req)
+        _ = try await channel("operator-admin").unary(SriovV1.Operator.applyPolicy, req)
     }
 
     func applyNetwork(_ name: String, namespace: String = "tenant-a", resource: String = "intelnics", vlan: Int32 = 0) async throws {
@@ -285,7 +285,7 @@ final class MirrorFixture: @unchecked Sendable {
         n.spec.ipam = #"{"type":"host-local","subnet":"10.56.217.0/24"}"#
         var req = SriovV1.ApplyNetworkRequest()
         req.network = n
-        _ = try await try channel("operator-admin").unary(SriovV1.Operator.applyNetwork, req)
+        _ = try await channel("operator-admin").unary(SriovV1.Operator.applyNetwork, req)
     }
 
     static func pf(_ name: String, pci: String) -> SriovV1.InterfaceExt {
