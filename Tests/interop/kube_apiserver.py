@@ -40,6 +40,7 @@ With --state FILE the store is loaded at start and saved at SIGTERM.
 import argparse
 import copy
 import json
+import os
 import signal
 import socket
 import ssl
@@ -742,10 +743,11 @@ def main():
     server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
 
     def stop(*_):
+        # Open watches hold handler threads: save and leave at once.
         if args.state:
             store.save(args.state)
         sys.stdout.flush()
-        threading.Thread(target=server.shutdown, daemon=True).start()
+        os._exit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

@@ -48,12 +48,12 @@ def main():
     server = subprocess.Popen(
         [sys.executable, os.path.join(HERE, "kube_apiserver.py"), "--cert", f"{certs}/controller.crt",
          "--key", f"{certs}/controller.key", "--token", TOKEN, "--bookmark-interval", "0.3"],
-        stdout=subprocess.PIPE, text=True)
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         port = int(server.stdout.readline().split()[1])
         run(certs, kubectl, port)
     finally:
-        server.terminate()
+        server.kill()
         server.wait(10)
     return 1 if any(not ok for _, ok, _ in results) else 0
 
