@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "sriovctl", targets: ["sriovctl"]),
         .executable(name: "sriov-controller", targets: ["sriov-controller"]),
         .executable(name: "sriov-agent", targets: ["sriov-agent"]),
+        .executable(name: "sriov-mirror", targets: ["sriov-mirror"]),
         .library(name: "SriovAPI", targets: ["SriovAPI"]),
         .library(name: "SriovRender", targets: ["SriovRender"]),
     ],
@@ -109,7 +110,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings),
 
+        // ---- Services: the cluster mirror (controller watches -> Kubernetes
+        // ---- REST API over HTTPS).
+        .target(
+            name: "SriovMirror",
+            dependencies: [
+                "SriovAPI", "SriovGRPC", "SriovProto", "COpenSSL", "CSriovShims",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
+
         // ---- Executables.
+        .executableTarget(
+            name: "sriov-mirror",
+            dependencies: [
+                "SriovMirror", "SriovGRPC",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "sriov-agent",
             dependencies: [
@@ -187,6 +206,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovFuzzTests", dependencies: ["SriovFuzzTargets", "SriovTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SriovMirrorTests",
+            dependencies: ["SriovMirror", "SriovGRPC", "SriovProto", "SriovAPI", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovRenderTests",

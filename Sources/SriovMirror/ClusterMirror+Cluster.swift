@@ -1,0 +1,124 @@
+import Foundation
+import Logging
+import SriovAPI
+
+extension ClusterMirror {
+    /// Lists what the mirror owns in the cluster, then watches the node
+    /// states; lists again after 410 Gone, a failed watch or
+    /// `resyncInterval`.
+    func reconcileCluster() async {
+        // Nothing is deleted before the controller's first snapshots arrived.
+        while !Task.isCancelled && !state.withLock({ $0.snapshotsComplete }) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        var backoff = Backoff(configuration)
+        while !Task.isCancelled {
+            do {
+                let resourceVersion = try await listCluster()
+                backoff.reset()
+                try await watchNodeStates(from: resourceVersion)
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("cluster listing or watch failed", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: backoff.next())
+            }
+        }
+    }
+
+    /// Lists node states, NetworkAttachmentDefinitions and the ConfigMap the
+    /// mirror owns; returns the node-state list's resourceVersion.
+    func listCluster() async throws(KubeError) -> String {
+        stats.withLock { $0.clusterListings += 1 }
+        let selector = MirrorConfiguration.managedBySelector
+        let nodes = try await kube.json(
+            "GET", KubePaths.nodeStates(namespace: configuration.namespace), query: [("labelSelector", selector)])
+        var found: [MirrorKey: String] = [:]
+        for item in Self.items(nodes) {
+            if let name = item["metadata"]?["name"]?.stringValue, let rv = item["metadata"]?["resourceVersion"]?.stringValue {
+                found[.nodeState(name)] = rv
+            }
+        }
+        var kinds: Set<MirrorState.Kind> = [.nodeState]
+        // NetworkAttachmentDefinitions: absent CRD (Multus not installed yet)
+        // only delays them.
+        let nads = try? await kube.json("GET", KubePaths.allNetworkAttachments, query: [("labelSelector", selector)])
+        if let nads {
+            kinds.insert(.networkAttachment)
+            for item in Self.items(nads) {
+                if let ns = item["metadata"]?["namespace"]?.stringValue, let name = item["metadata"]?["name"]?.stringValue,
+                    let rv = item["metadata"]?["resourceVersion"]?.stringValue
+                {
+                    found[.networkAttachment(namespace: ns, name: name)] = rv
+                }
+            }
+        }
+        let cmPath = KubePaths.configMap(namespace: configuration.namespace, name: configuration.configMapName)
+        let cm = try await kube.send("GET", cmPath)
+        if cm.status == 200 {
+            let value = try cm.json()
+            if value["metadata"]?["labels"]?[MirrorConfiguration.managedByLabel] == .string(MirrorConfiguration.managedByValue),
+                let rv = value["metadata"]?["resourceVersion"]?.stringValue
+            {
+                found[.devicePluginConfig] = rv
+            }
+            kinds.insert(.configMap)
+        } else if cm.status == 404 {
+            kinds.insert(.configMap)
+        } else {
+            throw KubeClient.error(cm, "GET", cmPath)
+        }
+        let inFlight = self.inFlight.withLock { $0 }
+        update { s in
+            s.clusterListed(found.filter { !inFlight.contains($0.key) }, kinds: kinds)
+        }
+        return nodes["metadata"]?["resourceVersion"]?.stringValue ?? ""
+    }
+
+    /// Watches the mirror's node states from `resourceVersion` until 410,
+    /// a failure or the resync interval; renews the watch when the server
+    /// ends it.
+    func watchNodeStates(from start: String) async throws(KubeError) {
+        var resourceVersion = start
+        let deadline = ContinuousClock.now + configuration.resyncInterval
+        let path = KubePaths.nodeStates(namespace: configuration.namespace)
+        while !Task.isCancelled && ContinuousClock.now < deadline {
+            let stream = kube.watch(
+                path, resourceVersion: resourceVersion, labelSelector: MirrorConfiguration.managedBySelector,
+                timeoutSeconds: configuration.watchTimeoutSeconds)
+            do {
+                for try await event in stream {
+                    switch event.type {
+                    case "BOOKMARK":
+                        if let rv = event.resourceVersion { resourceVersion = rv }
+                    case "ERROR":
+                        let code = event.object["code"].flatMap { if case .int(let c) = $0 { Int(c) } else { nil } }
+                        let message = event.object["message"]?.stringValue ?? "watch error"
+                        // 410 Gone: the resourceVersion was compacted away.
+                        throw KubeError(.httpStatus, "watch \(path): \(message)", status: code ?? 500)
+                    case "ADDED", "MODIFIED", "DELETED":
+                        guard let name = event.object["metadata"]?["name"]?.stringValue, let rv = event.resourceVersion else { continue }
+                        resourceVersion = rv
+                        let key = MirrorKey.nodeState(name)
+                        if inFlight.withLock({ $0.contains(key) }) { continue }
+                        update { $0.clusterChanged(key, resourceVersion: event.type == "DELETED" ? nil : rv) }
+                    default:
+                        continue
+                    }
+                    if ContinuousClock.now >= deadline { return }
+                }
+            } catch let error as KubeError {
+                if error.status == 410 {
+                    logger.notice("cluster watch expired (410); listing again", metadata: ["resourceVersion": "\(resourceVersion)"])
+                }
+                throw error
+            } catch {
+                throw KubeError(.transport, "watch \(path): \(error)")
+            }
+        }
+    }
+
+    static func items(_ list: CRValue) -> [CRValue] {
+        if case .array(let items)? = list["items"] { return items }
+        return []
+    }
+}
