@@ -353,8 +353,12 @@ public final class GRPCServer: Sendable {
 /// Accepts connections on one loop.
 ///
 /// `@unchecked Sendable`: created on any thread, then used only on its loop.
+/// The server is held weakly: a server released without `shutdown()` leaves
+/// its loops running until they stop, and a connection arriving meanwhile
+/// is closed instead of reaching a destroyed server (one acceptor per loop,
+/// so the weak reference costs nothing on the hot path).
 final class Acceptor: EventLoopSelectable, @unchecked Sendable {
-    unowned let server: GRPCServer
+    weak var server: GRPCServer?
     let loop: EventLoop
     let fd: Int32
 
@@ -375,8 +379,12 @@ final class Acceptor: EventLoopSelectable, @unchecked Sendable {
             }
             if c < 0 {
                 if errno == EMFILE || errno == ENFILE {
-                    server.logger.error("accept: out of file descriptors")
+                    server?.logger.error("accept: out of file descriptors")
                 }
+                return
+            }
+            guard let server else {
+                close(c)
                 return
             }
             server.accepted(fd: c, remote: Acceptor.format(&storage), loop: loop)
