@@ -1,7 +1,9 @@
 // sriov-agent-bench: time from a new config generation to `Succeeded` on the
 // simulated kernel, with the write count, through the real agent loop and an
 // in-process Agent service over loopback h2c; or, with `serve CERT-DIR`, an
-// idle Agent service over mTLS for measuring a real `sriov-agent` process.
+// idle Agent service over mTLS for measuring a real `sriov-agent` process;
+// or, with `e2e` (driven by Benchmarks/agent-e2e/run.sh), a policy apply at a
+// real controller until Succeeded with a real agent, and the agent at rest.
 import Glibc
 import Logging
 import SriovAgentCore
@@ -128,7 +130,11 @@ func say(_ line: String) {
 }
 
 let args = CommandLine.arguments
-if args.count >= 3 && args[1] == "serve" {
+if args.count >= 5 && args[1] == "e2e" {
+    guard let pid = Int32(args[4]) else { fatalError("e2e HOST:PORT CERT-DIR AGENT-PID [RUNS] [IDLE-SECONDS]") }
+    try await endToEndBenchmark(target: args[2], certs: args[3], agentPID: pid, runs: args.count >= 6 ? Int(args[5]) ?? 5 : 5,
+                                idleSeconds: args.count >= 7 ? Int(args[6]) ?? 60 : 60)
+} else if args.count >= 3 && args[1] == "serve" {
     try await serveIdle(certs: args[2], seconds: args.count >= 4 ? Int(args[3]) ?? 90 : 90)
 } else {
     try await applyBenchmark(runs: args.count >= 2 ? Int(args[1]) ?? 5 : 5)

@@ -12,11 +12,14 @@ import Synchronization
 ///   only code that writes to the host;
 /// - the config watch reconnects (waiting for the channel) and hands each
 ///   `NodeConfig` to the reconciler through a latest-only slot;
-/// - the inventory stream sends a snapshot at start, on change and at every
-///   rescan, and reopens when the watch reconnects;
-/// - the reporter delivers status reports (latest-only: a final status
-///   replaces an undelivered `InProgress`), retrying while the controller is
-///   away, so a failure is always reported eventually.
+/// - the inventory stream follows the config watch: it is open while the
+///   watch is, sends a snapshot when it opens, on change and at every
+///   rescan, and is half-closed when the watch ends (so a controller that
+///   shuts down is not kept waiting for it) or reconnects;
+/// - the reporter delivers status reports in order (``StatusReportQueue``:
+///   a generation's `InProgress` always before its final status, redundant
+///   undelivered reports dropped), retrying while the controller is away, so
+///   a failure is always reported eventually.
 ///
 /// With the controller gone the agent keeps the applied config, keeps
 /// rescanning and reconnects; every wait is a sleep or a suspended call, so
@@ -38,9 +41,12 @@ public final class SriovAgent: Sendable {
         var reportedGeneration: Int64 = -1
         var inventory: [SriovV1.InterfaceExt] = []
         var inventoryVersion = 0
-        /// Bumped when the config watch (re)connects: the inventory stream reopens.
+        /// Bumped when the config watch connects or ends: the inventory
+        /// stream closes, and opens again while ``watchLive``.
         var connectionEpoch = 0
-        var pendingReport: SriovV1.StatusReport?
+        /// Whether the config watch has an answer from the controller now.
+        var watchLive = false
+        var reports = StatusReportQueue()
         var counters = AgentCounters()
     }
 
@@ -123,10 +129,21 @@ public final class SriovAgent: Sendable {
     }
 
     func handle(_ config: SriovV1.NodeConfig) async {
+        if config.generation <= 0 {
+            // The controller holds no state for this node yet (it answers a
+            // node it has never heard of with generation 0 and an empty
+            // spec): nothing to apply or report, and above all no reason to
+            // undo what the checkpoint holds. The config rendered from this
+            // agent's inventory follows.
+            logger.debug("controller has no config for this node yet")
+            state.withLock { $0.counters.configsUnchanged += 1 }
+            return
+        }
         let (generation, spec, reported) = state.withLock { ($0.generation, $0.spec, $0.reportedGeneration) }
         if config.generation == generation && config.spec == spec && !applier.needsApply(spec) {
             // A reconnect resends the config in effect: nothing to re-apply.
             logger.debug("config unchanged", metadata: ["generation": "\(generation)"])
+            state.withLock { $0.counters.configsUnchanged += 1 }
             if reported != generation {
                 let interfaces = applier.discovery.interfaces()
                 publishInventory(interfaces)
@@ -206,6 +223,7 @@ public final class SriovAgent: Sendable {
                             self.logger.info("watching config", metadata: ["generation": "\(config.generation)"])
                             self.state.withLock {
                                 $0.connectionEpoch += 1
+                                $0.watchLive = true
                                 $0.counters.configStreams += 1
                             }
                             self.inventoryWake.continuation.yield()
@@ -222,6 +240,13 @@ public final class SriovAgent: Sendable {
                 if Task.isCancelled { return }
                 logger.warning("config watch failed", metadata: ["error": "\(error)"])
             }
+            // The inventory stream goes with the watch: a controller shutting
+            // down ends the watch first and must not wait for the other.
+            state.withLock {
+                if $0.watchLive { $0.connectionEpoch += 1 }
+                $0.watchLive = false
+            }
+            inventoryWake.continuation.yield()
             failures += 1
             guard await pause(failures) else { return }
         }
@@ -237,20 +262,28 @@ public final class SriovAgent: Sendable {
         inventoryWake.continuation.yield()
     }
 
-    struct Reopen: Error {}
-
+    /// Keeps a StreamInventory call open while the config watch is live,
+    /// sending each new snapshot; half-closes it when the watch ends or
+    /// reconnects and opens the next one once the watch is live again, so
+    /// the inventory always reaches the controller the watch talks to.
     func inventoryLoop() async {
         var failures = 0
         var iterator = inventoryWake.stream.makeAsyncIterator()
         while !Task.isCancelled {
-            let epoch = state.withLock { $0.connectionEpoch }
+            let (epoch, live) = state.withLock { ($0.connectionEpoch, $0.watchLive) }
+            guard live else {
+                guard await iterator.next() != nil else { return }
+                continue
+            }
+            var stopped = false
             do {
                 _ = try await channel.clientStreaming(SriovV1.Agent.streamInventory, waitForReady: true) { writer in
                     var sequence: Int64 = 0
                     var sentVersion = -1
                     while !Task.isCancelled {
                         let (interfaces, version, currentEpoch) = self.state.withLock { ($0.inventory, $0.inventoryVersion, $0.connectionEpoch) }
-                        if currentEpoch != epoch { throw Reopen() }
+                        // The watch ended or reconnected: half-close this stream.
+                        if currentEpoch != epoch { return }
                         if version != sentVersion {
                             sequence += 1
                             var report = SriovV1.InventoryReport()
@@ -263,10 +296,13 @@ public final class SriovAgent: Sendable {
                             failures = 0
                             self.state.withLock { $0.counters.inventoriesSent += 1 }
                         }
-                        guard await iterator.next() != nil else { return }
+                        guard await iterator.next() != nil else {
+                            stopped = true
+                            return
+                        }
                     }
                 }
-            } catch is Reopen {
+                if stopped || Task.isCancelled { return }
                 continue
             } catch {
                 if Task.isCancelled { return }
@@ -286,22 +322,34 @@ public final class SriovAgent: Sendable {
         r.syncStatus = status
         r.lastSyncError = error
         r.interfaces = interfaces
-        state.withLock { $0.pendingReport = r }
+        state.withLock { $0.reports.enqueue(r) }
         reportWake.continuation.yield()
     }
 
+    /// Delivers the queued reports oldest first; one the controller refuses
+    /// for good is dropped (and logged) so it cannot hold back the rest.
     func reportLoop() async {
         var failures = 0
         for await _ in reportWake.stream {
-            while let report = state.withLock({ $0.pendingReport }) {
+            while let entry = state.withLock({ $0.reports.head }) {
+                let report = entry.report
                 do {
                     _ = try await channel.unary(SriovV1.Agent.reportStatus, report, timeout: configuration.reportTimeout, waitForReady: true)
                     failures = 0
                     state.withLock {
-                        if $0.pendingReport == report { $0.pendingReport = nil }
+                        $0.reports.remove(id: entry.id)
                         $0.counters.reportsSent += 1
                     }
                     logger.debug("status reported", metadata: ["generation": "\(report.generation)", "status": "\(report.syncStatus)"])
+                } catch let error as RPCError where StatusReportQueue.isPermanent(error.code) {
+                    failures = 0
+                    state.withLock {
+                        $0.reports.remove(id: entry.id)
+                        $0.counters.reportsRefused += 1
+                    }
+                    logger.error("status report refused; dropped", metadata: [
+                        "generation": "\(report.generation)", "status": "\(report.syncStatus)", "error": "\(error)",
+                    ])
                 } catch {
                     if Task.isCancelled { return }
                     failures += 1
@@ -334,6 +382,11 @@ public struct AgentCounters: Sendable, Hashable {
     public var driftRepairs = 0
     public var configStreams = 0
     public var configsReceived = 0
+    /// Configs that needed no apply: the one in effect resent after a
+    /// reconnect, or generation 0 (the controller knows nothing of the node).
+    public var configsUnchanged = 0
     public var inventoriesSent = 0
     public var reportsSent = 0
+    /// Reports the controller refused for good (dropped, not retried).
+    public var reportsRefused = 0
 }

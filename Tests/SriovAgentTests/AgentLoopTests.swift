@@ -13,6 +13,10 @@ import Testing
 @Suite("AgentLoop", .serialized)
 struct AgentLoopTests {
     static let pf0 = "0000:18:00.0"
+    /// How long a condition may take to hold. Generous: the suite runs on a
+    /// loaded 2-core machine beside other builds; a passing run returns as
+    /// soon as the condition holds, so only a failing one waits this long.
+    static let patience: Duration = .seconds(60)
 
     /// A simulated node, an agent on it and a running agent task.
     final class Rig: Sendable {
@@ -78,14 +82,16 @@ struct AgentLoopTests {
         service.push(generation: 1, Self.xl710Spec())
         let harness = try LoopbackHarness(routes: service.routes)
         let rig = try Rig(port: harness.port, certs: harness.certs)
-        #expect(try await eventually { service.lastReport(1)?.syncStatus == SyncStatus.succeeded })
+        #expect(try await eventually(Self.patience) { service.lastReport(1)?.syncStatus == SyncStatus.succeeded })
+        // Delivered in order, neither coalesced away: InProgress, then Succeeded.
         let reports = service.reports.filter { $0.generation == 1 }
-        #expect(reports.first?.syncStatus == SyncStatus.inProgress)
+        #expect(reports.map(\.syncStatus) == [SyncStatus.inProgress, SyncStatus.succeeded])
+        #expect(reports.first?.interfaces.isEmpty == true)
         let pf = try #require(service.lastReport(1)?.interfaces.first { $0.pciAddress == Self.pf0 })
         #expect(pf.numVfs == 4 && pf.mtu == 9000)
         #expect(pf.vfs.map(\.driver) == ["vfio-pci", "vfio-pci", "iavf", "iavf"])
         #expect(try rig.kernel.read("sys/bus/pci/devices/\(Self.pf0)/sriov_numvfs") == "4")
-        #expect(try await eventually { service.inventories.contains { $0.interfaces.first?.numVfs == 4 } })
+        #expect(try await eventually(Self.patience) { service.inventories.contains { $0.interfaces.first?.numVfs == 4 } })
         let inventory = try #require(service.inventories.first)
         #expect(inventory.nodeName == "n1" && inventory.sequence == 1)
         #expect(inventory.labels["kubernetes.io/hostname"] == "n1")
@@ -99,15 +105,15 @@ struct AgentLoopTests {
         service.push(generation: 1, Self.xl710Spec())
         let harness = try LoopbackHarness(routes: service.routes)
         let rig = try Rig(port: harness.port, certs: harness.certs, rescan: .seconds(60))
-        #expect(try await eventually { service.lastReport(1)?.syncStatus == SyncStatus.succeeded })
+        #expect(try await eventually(Self.patience) { service.lastReport(1)?.syncStatus == SyncStatus.succeeded })
         try rig.kernel.inject(.failWrite(pathSuffix: "\(Self.pf0)/sriov_numvfs", errno: EBUSY, times: nil))
         service.push(generation: 2, Self.xl710Spec(numVfs: 8))
-        #expect(try await eventually { service.lastReport(2)?.syncStatus == SyncStatus.failed })
+        #expect(try await eventually(Self.patience) { service.lastReport(2)?.syncStatus == SyncStatus.failed })
         let failed = try #require(service.lastReport(2))
         #expect(failed.lastSyncError.hasPrefix("0000:18:00.0: writing 0 to sriov_numvfs: Device or resource busy"), "\(failed.lastSyncError)")
         try rig.kernel.clearFaults()
         service.push(generation: 3, Self.xl710Spec(numVfs: 8))
-        #expect(try await eventually { service.lastReport(3)?.syncStatus == SyncStatus.succeeded })
+        #expect(try await eventually(Self.patience) { service.lastReport(3)?.syncStatus == SyncStatus.succeeded })
         #expect(service.lastReport(3)?.lastSyncError == "")
         // Every generation ends in a final status.
         for g in Int64(1)...3 { #expect(service.lastReport(g)?.syncStatus != SyncStatus.inProgress) }
@@ -121,16 +127,27 @@ struct AgentLoopTests {
         service.push(generation: 1, Self.xl710Spec())
         let harness = try LoopbackHarness(routes: service.routes)
         let rig = try Rig(port: harness.port, certs: harness.certs)
-        #expect(try await eventually { service.lastReport(1)?.syncStatus == SyncStatus.succeeded })
+        #expect(try await eventually(Self.patience) { service.lastReport(1)?.syncStatus == SyncStatus.succeeded })
         let reportsBefore = service.reports.count
-        // An admin rebinds VF 0 to the netdevice driver.
+        // An admin rebinds VF 0 to the netdevice driver, in three writes; a
+        // rescan may fall between them and repair a half-done drift first,
+        // so the test waits for the end state rather than for one repair.
         let other = try SimulatedKernel(root: rig.kernel.root)
         try other.write("sys/bus/pci/drivers/vfio-pci/unbind", "0000:19:00.0")
         try other.write("sys/bus/pci/devices/0000:19:00.0/driver_override", "\n")
         try other.write("sys/bus/pci/drivers_probe", "0000:19:00.0")
-        #expect(try await eventually { rig.agent.counters.driftRepairs >= 1 })
-        #expect(try await eventually { service.reports.count >= reportsBefore + 2 && service.reports.last?.syncStatus == SyncStatus.succeeded })
-        #expect(try rig.kernel.readLink("sys/bus/pci/devices/0000:19:00.0/driver").hasSuffix("vfio-pci"))
+        let vf0Driver = "sys/bus/pci/devices/0000:19:00.0/driver"
+        // A repair is reported as a sync of the generation in effect:
+        // InProgress first, Succeeded last (showing VF 0 back on vfio-pci).
+        #expect(try await eventually(Self.patience) {
+            let repairs = service.reports.dropFirst(reportsBefore)
+            return rig.agent.counters.driftRepairs >= 1
+                && repairs.first?.syncStatus == SyncStatus.inProgress && repairs.last?.syncStatus == SyncStatus.succeeded
+                && repairs.last?.interfaces.first?.vfs.first?.driver == "vfio-pci"
+                && (try? rig.kernel.readLink(vf0Driver).hasSuffix("vfio-pci")) == true
+        }, "\(service.reports.dropFirst(reportsBefore).map(\.syncStatus))")
+        let repairs = service.reports.dropFirst(reportsBefore)
+        #expect(repairs.allSatisfy { $0.generation == 1 && $0.syncStatus != SyncStatus.failed }, "\(repairs.map(\.syncStatus))")
         await rig.stop()
         await harness.stop()
     }
@@ -142,7 +159,7 @@ struct AgentLoopTests {
         let first = try LoopbackHarness(routes: service.routes)
         let port = first.port
         let rig = try Rig(port: port, certs: first.certs, rescan: .seconds(60))
-        #expect(try await eventually { service.lastReport(1)?.syncStatus == SyncStatus.succeeded })
+        #expect(try await eventually(Self.patience) { service.lastReport(1)?.syncStatus == SyncStatus.succeeded })
         let applies = rig.agent.counters.applies
         let writes = rig.kernel.writeCount
         await first.stop()
@@ -150,9 +167,10 @@ struct AgentLoopTests {
         let restarted = FakeAgentService()
         restarted.push(generation: 1, Self.xl710Spec())
         let second = try LoopbackHarness(routes: restarted.routes, port: port)
-        #expect(try await eventually(.seconds(20)) { rig.agent.counters.configStreams >= 2 })
-        #expect(try await eventually { !restarted.inventories.isEmpty })
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(try await eventually(Self.patience) { rig.agent.counters.configStreams >= 2 })
+        #expect(try await eventually(Self.patience) { !restarted.inventories.isEmpty })
+        // The resent generation 1 has been looked at (and found in effect).
+        #expect(try await eventually(Self.patience) { rig.agent.counters.configsUnchanged >= 1 })
         #expect(rig.agent.counters.applies == applies)
         #expect(rig.kernel.writeCount == writes)
         #expect(!restarted.reports.contains { $0.syncStatus == SyncStatus.inProgress })
@@ -171,8 +189,8 @@ struct AgentLoopTests {
         #expect(try kernel.read("sys/bus/pci/devices/\(Self.pf0)/sriov_numvfs") == "0")
         // Port 1 on loopback: nothing listens, the channel keeps backing off.
         let rig = try Rig(port: 1, certs: certs, root: dir, rescan: .seconds(60))
-        #expect(try await eventually { (try? rig.kernel.read("sys/bus/pci/devices/\(Self.pf0)/sriov_numvfs")) == "4" })
-        #expect(try await eventually { rig.agent.counters.applies == 1 })
+        #expect(try await eventually(Self.patience) { (try? rig.kernel.read("sys/bus/pci/devices/\(Self.pf0)/sriov_numvfs")) == "4" })
+        #expect(try await eventually(Self.patience) { rig.agent.counters.applies == 1 })
         #expect(rig.agent.counters.reportsSent == 0)
         await rig.stop()
     }

@@ -47,15 +47,16 @@ final class ControllerProcess: @unchecked Sendable {
         extraArguments = arguments
     }
 
-    /// Starts the controller and waits until it says it is ready.
-    func start() async throws {
+    /// Starts the controller and waits until it says it is ready; `port`
+    /// 0 picks a free port (a restart passes the previous one).
+    func start(port requested: Int = 0) async throws {
         runs += 1
         logPath = dataDir + "/../controller-\(URL(fileURLWithPath: dataDir).lastPathComponent)-\(runs).log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = [
-            "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--threads", "2",
+            "--listen", "127.0.0.1:\(requested)", "--data-dir", dataDir, "--threads", "2",
             "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"), "--tls-ca", certs.path("ca.crt"),
         ] + extraArguments
         p.standardOutput = FileHandle.nullDevice
