@@ -78,6 +78,11 @@ let package = Package(
         .target(
             name: "SriovStore", dependencies: ["CSQLite"],
             swiftSettings: swiftSettings),
+        // ---- The same store protocol on an etcd cluster (v3 KV, Watch and
+        // ---- Lease over our gRPC client), for controller replicas.
+        .target(
+            name: "SriovStoreEtcd", dependencies: ["SriovStore", "SriovGRPC", "SriovProto"],
+            swiftSettings: swiftSettings),
 
         // ---- Services: the controller (Operator and Agent services,
         // ---- authorization, config fan-out, metrics).
@@ -121,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "sriov-controller",
             dependencies: [
-                "SriovControllerCore", "SriovStore", "SriovGRPC", "SriovProto",
+                "SriovControllerCore", "SriovStore", "SriovStoreEtcd", "SriovGRPC", "SriovProto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -167,11 +172,11 @@ let package = Package(
             dependencies: ["SriovGRPC", "SriovProto", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "SriovStoreTests", dependencies: ["SriovStore", "SriovTestSupport"],
+            name: "SriovStoreTests", dependencies: ["SriovStore", "SriovStoreEtcd", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovControllerTests",
-            dependencies: ["SriovControllerCore", "SriovStore", "SriovGRPC", "SriovProto", "SriovAPI", "SriovTestSupport"],
+            dependencies: ["SriovControllerCore", "SriovStore", "SriovStoreEtcd", "SriovGRPC", "SriovProto", "SriovAPI", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovRenderTests",

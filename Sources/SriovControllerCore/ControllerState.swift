@@ -56,6 +56,9 @@ public actor ControllerState {
     private var nodes: [String: SriovV1.SriovNetworkNodeState] = [:]
     private var rendered: [String: SriovV1.RenderedObject] = [:]
     private var needsReload = false
+    /// Revisions this replica committed and has not yet seen come back
+    /// through the store's watch (the follower skips them).
+    private var committedRevisions = Set<Revision>()
 
     /// Loads everything from the store and renders it once; writes whatever
     /// the render changed (a new controller version may render differently).
@@ -80,19 +83,19 @@ public actor ControllerState {
         var networks: [String: SriovV1.SriovNetwork] = [:]
         var nodes: [String: SriovV1.SriovNetworkNodeState] = [:]
         var rendered: [String: SriovV1.RenderedObject] = [:]
-        for kv in try store.listAll(prefix: ObjectKeys.policies).items {
+        for kv in try await store.listAll(prefix: ObjectKeys.policies).items {
             let p = try StoredObject.policy(kv)
             policies[p.name] = p
         }
-        for kv in try store.listAll(prefix: ObjectKeys.networks).items {
+        for kv in try await store.listAll(prefix: ObjectKeys.networks).items {
             let n = try StoredObject.network(kv)
             networks[RenderState.key(n)] = n
         }
-        for kv in try store.listAll(prefix: ObjectKeys.nodeStates).items {
+        for kv in try await store.listAll(prefix: ObjectKeys.nodeStates).items {
             let n = try StoredObject.nodeState(kv)
             nodes[n.metadata.name] = n
         }
-        for kv in try store.listAll(prefix: ObjectKeys.rendered).items {
+        for kv in try await store.listAll(prefix: ObjectKeys.rendered).items {
             rendered[kv.key] = try StoredObject.rendered(kv)
         }
         self.policies = policies
@@ -261,10 +264,32 @@ public actor ControllerState {
             needsReload = true
             throw error
         }
-        let revision = pending.revision
-        let rv = String(revision)
-        // Optimistically reflect the write now so that the next mutation in
-        // line sees it; a failed commit triggers a reload.
+        // SQLite assigns the revision at submission; etcd only at commit,
+        // in which case objects are reflected without a resource version
+        // now and stamped once the commit is known.
+        let assigned = pending.revision
+        reflect(m, resourceVersion: assigned.map { String($0) } ?? "")
+        let pushes = m.pushes
+        let revision: Revision
+        do {
+            revision = try await pending.wait()
+        } catch {
+            needsReload = true
+            throw error
+        }
+        if assigned == nil { stampCommitted(m, resourceVersion: String(revision)) }
+        committedRevisions.insert(revision)
+        metrics.commitDuration.record(clock.now - changedAt)
+        for p in pushes {
+            fanout.push(ConfigFanout.Offer(config: p, changedAt: changedAt))
+        }
+        updateSyncGauges()
+        return revision
+    }
+
+    /// Optimistically reflects a submitted write so that the next mutation
+    /// in line sees it; a failed commit triggers a reload.
+    private func reflect(_ m: Mutation, resourceVersion rv: String) {
         for (name, state) in m.nodes {
             if var state {
                 state.metadata.resourceVersion = rv
@@ -281,19 +306,23 @@ public actor ControllerState {
                 rendered[key] = nil
             }
         }
-        let pushes = m.pushes
-        do {
-            _ = try await pending.wait()
-        } catch {
-            needsReload = true
-            throw error
+    }
+
+    /// Gives the committed resource version to the cached objects this
+    /// mutation wrote, unless a later mutation has replaced them meanwhile.
+    private func stampCommitted(_ m: Mutation, resourceVersion rv: String) {
+        for (name, state) in m.nodes {
+            guard var state, var cached = nodes[name], cached.metadata.resourceVersion.isEmpty else { continue }
+            state.metadata.resourceVersion = ""
+            cached.metadata.resourceVersion = ""
+            if cached == state { nodes[name]?.metadata.resourceVersion = rv }
         }
-        metrics.commitDuration.record(clock.now - changedAt)
-        for p in pushes {
-            fanout.push(ConfigFanout.Offer(config: p, changedAt: changedAt))
+        for (key, obj) in m.rendered {
+            guard var obj, var cached = rendered[key], cached.resourceVersion.isEmpty else { continue }
+            obj.resourceVersion = ""
+            cached.resourceVersion = ""
+            if cached == obj { rendered[key]?.resourceVersion = rv }
         }
-        updateSyncGauges()
-        return revision
     }
 
     private func updateSyncGauges() {

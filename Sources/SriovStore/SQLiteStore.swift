@@ -249,10 +249,12 @@ public final class SQLiteStore: KVStore, @unchecked Sendable {
     // MARK: - writes
 
     private final class Commit: PendingCommit, @unchecked Sendable {
-        let revision: Revision
+        let assigned: Revision
+        /// Known at submission: the writer thread commits in queue order.
+        var revision: Revision? { assigned }
         private let state = Mutex<(result: Result<Revision, StoreError>?, waiter: CheckedContinuation<Revision, any Error>?)>((nil, nil))
 
-        init(revision: Revision) { self.revision = revision }
+        init(revision: Revision) { self.assigned = revision }
 
         func complete(_ result: Result<Revision, StoreError>) {
             let waiter = state.withLock { s -> CheckedContinuation<Revision, any Error>? in
