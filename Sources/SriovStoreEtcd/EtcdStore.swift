@@ -190,7 +190,9 @@ public final class EtcdStore: KVStore, Sendable {
             } catch let e as RPCError {
                 lastError = e
                 let transport = e.code == .unavailable || e.code == .deadlineExceeded
-                let retry = Self.refusedBeforeApply(e) || (transport && (idempotent || wasBackingOff))
+                // The channel's own connection errors: the call never left.
+                let neverSent = e.code == .unavailable && e.message.hasPrefix("connecting to")
+                let retry = Self.refusedBeforeApply(e) || (transport && (idempotent || wasBackingOff)) || neverSent
                 guard retry else { throw Self.storeError(e, endpoint: options.endpoints[index]) }
                 moveOn(from: index)
                 if attempt > 0 { try? await Task.sleep(for: .milliseconds(50 * min(attempt, 10))) }

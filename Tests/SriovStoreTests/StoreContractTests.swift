@@ -10,32 +10,26 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { rawValue }
 
-    /// One etcd member for the whole suite; each test gets its own key
-    /// prefix, so tests see only their keys (revisions are shared).
-    static let sharedEtcd = SharedEtcd()
-
-    actor SharedEtcd {
-        private var cluster: EtcdCluster?
-        func get() async throws -> EtcdCluster {
-            if let cluster { return cluster }
-            let c = try await EtcdCluster(size: 1)
-            cluster = c
-            return c
-        }
+    /// A store, and the etcd member behind it (its own, stopped by PID
+    /// when the test ends).
+    struct Opened {
+        let store: any KVStore
+        let cluster: EtcdCluster?
+        func close() { store.close() }
     }
 
     /// Whether the backend can run here (etcd needs Debian's etcd-server).
     var available: Bool { self == .sqlite || EtcdCluster.available }
 
-    func open() async throws -> any KVStore {
+    func open() async throws -> Opened {
         switch self {
         case .sqlite:
-            return try SQLiteStore(directory: try RepoPaths.temporaryDirectory().path)
+            return Opened(store: try SQLiteStore(directory: try RepoPaths.temporaryDirectory().path), cluster: nil)
         case .etcd:
-            let cluster = try await Self.sharedEtcd.get()
+            let cluster = try await EtcdCluster(size: 1)
             var options = EtcdStore.Options(endpoints: cluster.endpoints)
-            options.prefix = "/contract-\(UUID().uuidString)"
-            return try await EtcdStore(options: options)
+            options.prefix = "/contract"
+            return Opened(store: try await EtcdStore(options: options), cluster: cluster)
         }
     }
 
@@ -60,8 +54,9 @@ struct StoreContractTests {
 
     @Test(arguments: backends)
     func revisionsIncreaseAndModRevisionsFollowWrites(_ backend: Backend) async throws {
-        let store = try await backend.open()
-        defer { store.close() }
+        let opened = try await backend.open()
+        let store = opened.store
+        defer { opened.close() }
         let before = store.currentRevision
         let r1 = try await store.commit(Transaction(writes: [.put(key: "/a/1", value: bytes("one"))]))
         let r2 = try await store.commit(Transaction(writes: [.put(key: "/a/2", value: bytes("two")), .put(key: "/b/1", value: [])]))
@@ -78,8 +73,9 @@ struct StoreContractTests {
 
     @Test(arguments: backends)
     func compareFailureAppliesNothingAndNamesTheCurrentRevision(_ backend: Backend) async throws {
-        let store = try await backend.open()
-        defer { store.close() }
+        let opened = try await backend.open()
+        let store = opened.store
+        defer { opened.close() }
         let r1 = try await store.commit(Transaction(compares: [Compare(key: "/k", modRevision: 0)], writes: [.put(key: "/k", value: bytes("v1"))]))
         do {
             try await store.commit(Transaction(
@@ -102,8 +98,9 @@ struct StoreContractTests {
 
     @Test(arguments: backends)
     func malformedTransactionsAreRefused(_ backend: Backend) async throws {
-        let store = try await backend.open()
-        defer { store.close() }
+        let opened = try await backend.open()
+        let store = opened.store
+        defer { opened.close() }
         #expect { try store.submit(Transaction(writes: [])) } throws: { ($0 as? StoreError)?.code == .invalid }
         #expect { try store.submit(Transaction(writes: [.put(key: "/x", value: []), .delete(key: "/x")])) } throws: { error in
             let e = error as? StoreError
@@ -113,8 +110,9 @@ struct StoreContractTests {
 
     @Test(arguments: backends)
     func pagedListsStayAtTheirRevision(_ backend: Backend) async throws {
-        let store = try await backend.open()
-        defer { store.close() }
+        let opened = try await backend.open()
+        let store = opened.store
+        defer { opened.close() }
         for i in 0..<25 {
             try await store.commit(Transaction(writes: [.put(key: String(format: "/n/%03d", i), value: bytes("v\(i)"))]))
         }
@@ -140,8 +138,9 @@ struct StoreContractTests {
 
     @Test(arguments: backends)
     func watchResumesFromARevisionThenFollowsLiveChanges(_ backend: Backend) async throws {
-        let store = try await backend.open()
-        defer { store.close() }
+        let opened = try await backend.open()
+        let store = opened.store
+        defer { opened.close() }
         let r1 = try await store.commit(Transaction(writes: [.put(key: "/w/a", value: bytes("1"))]))
         try await store.commit(Transaction(writes: [.put(key: "/x/ignored", value: bytes("1"))]))
         try await store.commit(Transaction(writes: [.put(key: "/w/a", value: bytes("2"))]))
@@ -159,8 +158,9 @@ struct StoreContractTests {
 
     @Test(arguments: backends)
     func watchAndListFromACompactedRevisionAreRefused(_ backend: Backend) async throws {
-        let store = try await backend.open()
-        defer { store.close() }
+        let opened = try await backend.open()
+        let store = opened.store
+        defer { opened.close() }
         var revs: [Revision] = []
         for i in 0..<5 { revs.append(try await store.commit(Transaction(writes: [.put(key: "/c/\(i)", value: [])]))) }
         try await backend.compact(store, upTo: revs[2])
@@ -175,8 +175,9 @@ struct StoreContractTests {
 
     @Test(arguments: backends)
     func concurrentWritersAreAllAcknowledgedWithDistinctRevisions(_ backend: Backend) async throws {
-        let store = try await backend.open()
-        defer { store.close() }
+        let opened = try await backend.open()
+        let store = opened.store
+        defer { opened.close() }
         let revisions = try await withThrowingTaskGroup(of: Revision.self) { group in
             for i in 0..<200 {
                 group.addTask { try await store.commit(Transaction(writes: [.put(key: "/g/\(i)", value: [UInt8(i & 0xFF)])])) }
@@ -193,8 +194,9 @@ struct StoreContractTests {
     func submissionOrderIsCommitOrder(_ backend: Backend) async throws {
         // The controller's state actor submits a node's later state after
         // its earlier one without waiting in between; the later must win.
-        let store = try await backend.open()
-        defer { store.close() }
+        let opened = try await backend.open()
+        let store = opened.store
+        defer { opened.close() }
         var pending: [any PendingCommit] = []
         for i in 0..<50 {
             pending.append(try store.submit(Transaction(writes: [.put(key: "/order/node", value: bytes("state-\(i)"))])))
