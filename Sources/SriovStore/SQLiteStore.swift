@@ -599,9 +599,12 @@ public final class SQLiteStore: KVStore, @unchecked Sendable {
     private func publish(_ events: [WatchEvent]) {
         state.withLock { s in
             for (id, w) in s.watchers {
-                for e in events where e.kv.key.hasPrefix(w.prefix) {
+                // Events up to `catchUpTo` reach the watcher through its
+                // replay: a batch published after a watch registered (its
+                // commit already acknowledged) must not arrive twice.
+                for e in events where e.kv.key.hasPrefix(w.prefix) && e.revision > w.catchUpTo {
                     if w.backlog != nil {
-                        if e.revision > w.catchUpTo { w.backlog!.append(e) }
+                        w.backlog!.append(e)
                     } else {
                         deliver(e, to: w, id: id)
                     }

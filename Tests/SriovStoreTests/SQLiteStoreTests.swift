@@ -22,7 +22,7 @@ struct SQLiteStoreTests {
         store = try open(dir)
         defer { store.close() }
         #expect(store.currentRevision == r)
-        #expect(try await store.get("/p/1")?.value == bytes("kept"))
+        #expect(try store.get("/p/1")?.value == bytes("kept"))
         let next = try await store.commit(Transaction(writes: [.put(key: "/p/2", value: [])]))
         #expect(next > r)
     }

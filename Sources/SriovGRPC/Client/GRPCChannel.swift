@@ -307,7 +307,7 @@ public final class GRPCChannel: Sendable {
                 orphan = conn
                 return []
             }
-            if let error, targets.count > 1, s.failedInRound + 1 < targets.count {
+            if error != nil, targets.count > 1, s.failedInRound + 1 < targets.count {
                 // Another address of the server is left in this round: try
                 // it at once, keeping every waiting call.
                 s.failedInRound += 1
