@@ -189,6 +189,14 @@ struct SriovController: AsyncParsableCommand {
         return host.isEmpty ? nil : (host, port)
     }
 
+    /// The address a replica names itself by in the election.
+    func shownHost(_ target: BindTarget, _ port: Int) -> String {
+        switch target {
+        case .host(let h, _): BindTarget.host(h, port: port).description
+        case .unix: target.description
+        }
+    }
+
     /// Checks etcd every second with a linearizable read (it needs a
     /// quorum): health is SERVING while it answers and NOT_SERVING while it
     /// does not. Writes meanwhile fail on their own with UNAVAILABLE.
@@ -351,6 +359,19 @@ struct SriovController: AsyncParsableCommand {
             // NOT_SERVING while etcd has no quorum for us.
             replicaTasks.append(await state.startFollowing())
             replicaTasks.append(Self.monitorEtcd(etcdStore, health: health, services: services, logger: logger))
+            // Leadership for work that must run once (fenced by the
+            // election's compare); logged so operators see who leads.
+            let election = EtcdLeaderElection(store: etcdStore, candidate: "\(shownHost(target, port))-\(getpid())", ttl: .seconds(etcdLeaseTtl))
+            let electionLogger = logger
+            replicaTasks.append(Task {
+                await election.run { leading in
+                    if leading {
+                        electionLogger.notice("this replica leads", metadata: ["candidate": "\(election.candidate)"])
+                    } else {
+                        electionLogger.notice("this replica does not lead", metadata: ["candidate": "\(election.candidate)"])
+                    }
+                }
+            })
         }
         logger.info("sriov-controller ready", metadata: ["revision": "\(store.currentRevision)", "store": "\(self.store)"])
 

@@ -97,6 +97,14 @@ struct ReplicaTests {
             let pushed3 = try #require(try await it.next())
             #expect(pushed3.generation == 4 && pushed3.spec.interfaces.first?.numVfs == 5)
         }
+        // Exactly one replica leads.
+        var leading: [Bool] = []
+        for _ in 0..<200 {
+            leading = [a, b].map { $0.log.contains("this replica leads") }
+            if leading.contains(true) { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(leading.filter { $0 }.count == 1, "\(leading)")
         // The same generation whichever replica the agent asks.
         let onA = try await Self.currentConfig(a, node: "worker-0")
         let onB = try await Self.currentConfig(b, node: "worker-0")
@@ -143,7 +151,16 @@ struct ReplicaTests {
         let beforeKill = acknowledged.all.count
         let loadTime = clock.now - loadStart
         a.stop(signal: SIGKILL)
+        let killedAt = clock.now
         await writers.value
+        // B leads within the lease time (5 s) after A's death, whichever led.
+        var bLeads = false
+        for _ in 0..<300 where !bLeads {
+            bLeads = b.log.contains("this replica leads")
+            if !bLeads { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(bLeads)
+        print("replica B leads \(clock.now - killedAt) after replica A was killed (lease TTL 5 s)")
         opA.close()
         let acked = acknowledged.all
         #expect(acked.count > 0)
