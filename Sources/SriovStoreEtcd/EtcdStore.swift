@@ -178,15 +178,15 @@ public final class EtcdStore: KVStore, Sendable {
     /// A unary call with endpoint failover. `idempotent` calls (reads) are
     /// retried after any transport failure; others only when etcd cannot
     /// have applied them.
-    func call<I, O>(_ method: MethodDescriptor<I, O>, _ request: I, idempotent: Bool) async throws -> O {
+    func call<I, O>(_ method: MethodDescriptor<I, O>, _ request: I, idempotent: Bool, timeout: Duration? = nil, attempts: Int? = nil) async throws -> O {
         var lastError: RPCError?
-        for attempt in 0..<max(1, options.attempts) {
+        for attempt in 0..<max(1, attempts ?? options.attempts) {
             if state.withLock({ $0.closed }) { throw StoreError(.unavailable, "the etcd store is closed") }
             let index = pickEndpoint()
             let channel = channels[index]
             let wasBackingOff = channel.connectivity == .transientFailure
             do {
-                return try await channel.unary(method, request, timeout: options.callTimeout)
+                return try await channel.unary(method, request, timeout: timeout ?? options.callTimeout)
             } catch let e as RPCError {
                 lastError = e
                 let transport = e.code == .unavailable || e.code == .deadlineExceeded
@@ -213,6 +213,20 @@ public final class EtcdStore: KVStore, Sendable {
             return StoreError(.invalid, "etcd \(endpoint): \(e.message)")
         }
         return StoreError(.unavailable, "etcd \(endpoint): \(e.code): \(e.message)")
+    }
+
+    /// Whether etcd serves a linearizable read (it needs a quorum) within
+    /// `timeout`, trying each endpoint once: the replica's health check.
+    public func checkQuorum(timeout: Duration) async -> Bool {
+        var r = Etcdserverpb.RangeRequest()
+        r.key = keyPrefix + [0x2F]
+        r.rangeEnd = Self.rangeEnd(r.key)
+        r.countOnly = true
+        guard let resp = try? await call(Etcdserverpb.KV.range, r, idempotent: true, timeout: timeout, attempts: channels.count) else {
+            return false
+        }
+        observe(resp.header)
+        return true
     }
 
     /// Reads the current revision from etcd (a linearizable count-only

@@ -204,14 +204,10 @@ struct SriovController: AsyncParsableCommand {
         Task {
             var serving = true
             while !Task.isCancelled {
-                let ok: Bool
-                do {
-                    try await store.readRevision()
-                    ok = true
-                } catch {
-                    ok = false
-                    if serving { logger.error("etcd unreachable or without quorum; not serving", metadata: ["error": "\(error)"]) }
-                }
+                // Each endpoint once, 2 s each: a member without quorum
+                // holds a linearizable read until its own timeout.
+                let ok = await store.checkQuorum(timeout: .seconds(2))
+                if !ok && serving { logger.error("etcd unreachable or without quorum; not serving") }
                 if ok != serving {
                     serving = ok
                     if ok { logger.notice("etcd reachable again; serving") }
