@@ -79,6 +79,11 @@ let package = Package(
         .target(
             name: "SriovStore", dependencies: ["CSQLite"],
             swiftSettings: swiftSettings),
+        // ---- The same store protocol on an etcd cluster (v3 KV, Watch and
+        // ---- Lease over our gRPC client), for controller replicas.
+        .target(
+            name: "SriovStoreEtcd", dependencies: ["SriovStore", "SriovGRPC", "SriovProto"],
+            swiftSettings: swiftSettings),
 
         // ---- Services: the controller (Operator and Agent services,
         // ---- authorization, config fan-out, metrics).
@@ -140,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "sriov-controller",
             dependencies: [
-                "SriovControllerCore", "SriovStore", "SriovGRPC", "SriovProto",
+                "SriovControllerCore", "SriovStore", "SriovStoreEtcd", "SriovGRPC", "SriovProto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -198,11 +203,11 @@ let package = Package(
             dependencies: ["SriovGRPC", "SriovProto", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "SriovStoreTests", dependencies: ["SriovStore", "SriovTestSupport"],
+            name: "SriovStoreTests", dependencies: ["SriovStore", "SriovStoreEtcd", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovControllerTests",
-            dependencies: ["SriovControllerCore", "SriovStore", "SriovGRPC", "SriovProto", "SriovAPI", "SriovTestSupport"],
+            dependencies: ["SriovControllerCore", "SriovStore", "SriovStoreEtcd", "SriovGRPC", "SriovProto", "SriovAPI", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovFuzzTests", dependencies: ["SriovFuzzTargets", "SriovTestSupport"],

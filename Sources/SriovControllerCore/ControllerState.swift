@@ -50,12 +50,19 @@ public actor ControllerState {
     let metrics: ControllerMetrics
     let logger: Logger
 
-    private var render: RenderState
-    private var policies: [String: SriovV1.SriovNetworkNodePolicy] = [:]
-    private var networks: [String: SriovV1.SriovNetwork] = [:]
-    private var nodes: [String: SriovV1.SriovNetworkNodeState] = [:]
-    private var rendered: [String: SriovV1.RenderedObject] = [:]
-    private var needsReload = false
+    var render: RenderState
+    var policies: [String: SriovV1.SriovNetworkNodePolicy] = [:]
+    var networks: [String: SriovV1.SriovNetwork] = [:]
+    var nodes: [String: SriovV1.SriovNetworkNodeState] = [:]
+    var rendered: [String: SriovV1.RenderedObject] = [:]
+    var needsReload = false
+    /// Revisions this replica committed and has not yet seen come back
+    /// through the store's watch (the follower skips them).
+    var committedRevisions = Set<Revision>()
+    /// Whether this replica follows the store's watch (several replicas).
+    var following = false
+    /// The oldest revision the last load read at: the follower's start.
+    var loadedRevision: Revision = 0
 
     /// Loads everything from the store and renders it once; writes whatever
     /// the render changed (a new controller version may render differently).
@@ -73,28 +80,40 @@ public actor ControllerState {
 
     /// Rebuilds the in-memory state from the store and writes what the render
     /// changed.
-    private func reload() async throws {
+    func reload() async throws {
         let clock = ContinuousClock()
         let started = clock.now
         var policies: [String: SriovV1.SriovNetworkNodePolicy] = [:]
         var networks: [String: SriovV1.SriovNetwork] = [:]
         var nodes: [String: SriovV1.SriovNetworkNodeState] = [:]
         var rendered: [String: SriovV1.RenderedObject] = [:]
-        for kv in try store.listAll(prefix: ObjectKeys.policies).items {
+        // Each kind is read at its own revision; the follower starts after
+        // the oldest of them and skips what the cache already holds.
+        var readAt: [Revision] = []
+        let policyList = try await store.listAll(prefix: ObjectKeys.policies)
+        readAt.append(policyList.revision)
+        for kv in policyList.items {
             let p = try StoredObject.policy(kv)
             policies[p.name] = p
         }
-        for kv in try store.listAll(prefix: ObjectKeys.networks).items {
+        let networkList = try await store.listAll(prefix: ObjectKeys.networks)
+        readAt.append(networkList.revision)
+        for kv in networkList.items {
             let n = try StoredObject.network(kv)
             networks[RenderState.key(n)] = n
         }
-        for kv in try store.listAll(prefix: ObjectKeys.nodeStates).items {
+        let nodeList = try await store.listAll(prefix: ObjectKeys.nodeStates)
+        readAt.append(nodeList.revision)
+        for kv in nodeList.items {
             let n = try StoredObject.nodeState(kv)
             nodes[n.metadata.name] = n
         }
-        for kv in try store.listAll(prefix: ObjectKeys.rendered).items {
+        let renderedList = try await store.listAll(prefix: ObjectKeys.rendered)
+        readAt.append(renderedList.revision)
+        for kv in renderedList.items {
             rendered[kv.key] = try StoredObject.rendered(kv)
         }
+        loadedRevision = readAt.min() ?? 0
         self.policies = policies
         self.networks = networks
         self.nodes = nodes
@@ -124,7 +143,7 @@ public actor ControllerState {
         updateSyncGauges()
     }
 
-    private func renderedNetworkKeys() -> [String] {
+    func renderedNetworkKeys() -> [String] {
         rendered.keys.filter { $0.hasPrefix(ObjectKeys.renderedNADs) }.map { String($0.dropFirst(ObjectKeys.renderedNADs.count)) }
     }
 
@@ -227,7 +246,7 @@ public actor ControllerState {
         m.rendered[key] = .some(obj)
     }
 
-    private func config(for state: SriovV1.SriovNetworkNodeState, devicePlugin: String) -> SriovV1.NodeConfig {
+    func config(for state: SriovV1.SriovNetworkNodeState, devicePlugin: String) -> SriovV1.NodeConfig {
         var c = SriovV1.NodeConfig()
         c.nodeName = state.metadata.name
         c.generation = state.metadata.generation
@@ -254,6 +273,21 @@ public actor ControllerState {
                 m.writes.append(.delete(key: key))
             }
         }
+        if following {
+            // Several replicas write node states: each write holds only if
+            // the node is as this replica last saw it (a refused write makes
+            // it reload; agents' reports are then retried).
+            let compared = Set(m.compares.map(\.key))
+            for name in m.nodes.keys where !compared.contains(ObjectKeys.nodeState(name)) {
+                guard let cached = nodes[name] else {
+                    m.compares.append(Compare(key: ObjectKeys.nodeState(name), modRevision: 0))
+                    continue
+                }
+                if let rv = Int64(cached.metadata.resourceVersion) {
+                    m.compares.append(Compare(key: ObjectKeys.nodeState(name), modRevision: rv))
+                }
+            }
+        }
         let clock = ContinuousClock()
         let changedAt = clock.now
         let pending: any PendingCommit
@@ -263,18 +297,38 @@ public actor ControllerState {
             needsReload = true
             throw error
         }
-        let revision = pending.revision
-        let rv = String(revision)
-        // Optimistically reflect the write now so that the next mutation in
-        // line sees it; a failed commit triggers a reload.
+        // SQLite assigns the revision at submission; etcd only at commit,
+        // in which case objects are reflected without a resource version
+        // now and stamped once the commit is known.
+        let assigned = pending.revision
+        reflect(m, resourceVersion: assigned.map { String($0) } ?? "")
+        let pushes = m.pushes
+        let revision: Revision
+        do {
+            revision = try await pending.wait()
+        } catch {
+            needsReload = true
+            throw error
+        }
+        if assigned == nil { stampCommitted(m, resourceVersion: String(revision)) }
+        if following { committedRevisions.insert(revision) }
+        metrics.commitDuration.record(clock.now - changedAt)
+        for p in pushes {
+            fanout.push(ConfigFanout.Offer(config: p, changedAt: changedAt))
+        }
+        updateSyncGauges()
+        return revision
+    }
+
+    /// Optimistically reflects a submitted write so that the next mutation
+    /// in line sees it; a failed commit triggers a reload.
+    private func reflect(_ m: Mutation, resourceVersion rv: String) {
         for (name, state) in m.nodes {
-            if let old = nodes[name] { syncCounts[Self.syncKey(old), default: 0] -= 1 }
             if var state {
                 state.metadata.resourceVersion = rv
-                nodes[name] = state
-                syncCounts[Self.syncKey(state), default: 0] += 1
+                setCachedNode(name, state)
             } else {
-                nodes[name] = nil
+                setCachedNode(name, nil)
             }
         }
         for (key, obj) in m.rendered {
@@ -285,29 +339,40 @@ public actor ControllerState {
                 rendered[key] = nil
             }
         }
-        let pushes = m.pushes
-        do {
-            _ = try await pending.wait()
-        } catch {
-            needsReload = true
-            throw error
-        }
-        metrics.commitDuration.record(clock.now - changedAt)
-        for p in pushes {
-            fanout.push(ConfigFanout.Offer(config: p, changedAt: changedAt))
-        }
-        updateSyncGauges()
-        return revision
     }
 
     /// Node states by sync status, kept as nodes change ("None" = never synced).
-    private var syncCounts: [String: Int] = [:]
+    var syncCounts: [String: Int] = [:]
 
     static func syncKey(_ n: SriovV1.SriovNetworkNodeState) -> String {
         n.status.syncStatus.isEmpty ? "None" : n.status.syncStatus
     }
 
-    private func updateSyncGauges() {
+    /// Replaces a cached node state, keeping the sync-status counts.
+    func setCachedNode(_ name: String, _ state: SriovV1.SriovNetworkNodeState?) {
+        if let old = nodes[name] { syncCounts[Self.syncKey(old), default: 0] -= 1 }
+        nodes[name] = state
+        if let state { syncCounts[Self.syncKey(state), default: 0] += 1 }
+    }
+
+    /// Gives the committed resource version to the cached objects this
+    /// mutation wrote, unless a later mutation has replaced them meanwhile.
+    private func stampCommitted(_ m: Mutation, resourceVersion rv: String) {
+        for (name, state) in m.nodes {
+            guard var state, var cached = nodes[name], cached.metadata.resourceVersion.isEmpty else { continue }
+            state.metadata.resourceVersion = ""
+            cached.metadata.resourceVersion = ""
+            if cached == state { nodes[name]?.metadata.resourceVersion = rv }
+        }
+        for (key, obj) in m.rendered {
+            guard var obj, var cached = rendered[key], cached.resourceVersion.isEmpty else { continue }
+            obj.resourceVersion = ""
+            cached.resourceVersion = ""
+            if cached == obj { rendered[key]?.resourceVersion = rv }
+        }
+    }
+
+    func updateSyncGauges() {
         metrics.setSyncCounts(syncCounts)
     }
 
@@ -528,6 +593,10 @@ public actor ControllerState {
     /// labels or PFs changed. Returns the node's generation afterwards.
     @discardableResult
     public func reportInventory(node name: String, labels: [String: String], interfaces: [SriovV1.InterfaceExt]) async throws -> Int64 {
+        try await retryingConflicts { try await self.storeInventory(node: name, labels: labels, interfaces: interfaces) }
+    }
+
+    private func storeInventory(node name: String, labels: [String: String], interfaces: [SriovV1.InterfaceExt]) async throws -> Int64 {
         try await reloadIfNeeded()
         let now = Meta.now()
         var m = Mutation(now: now)
@@ -558,6 +627,25 @@ public actor ControllerState {
     /// Stores an agent's status report.
     @discardableResult
     public func reportStatus(_ report: SriovV1.StatusReport) async throws -> Revision {
+        try await retryingConflicts { try await self.storeStatus(report) }
+    }
+
+    /// Runs an agent's report again (at most 3 times) when another replica
+    /// changed the node meanwhile: the refused commit made this replica
+    /// reload, so the next attempt starts from the stored node.
+    private func retryingConflicts<T>(_ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let e as StoreError where e.code == .compareFailed && following && attempt < 3 {
+                attempt += 1
+                logger.debug("node changed through another replica; retrying", metadata: ["key": "\(e.key ?? "")"])
+            }
+        }
+    }
+
+    private func storeStatus(_ report: SriovV1.StatusReport) async throws -> Revision {
         try await reloadIfNeeded()
         let allowed = ["InProgress", "Succeeded", "Failed"]
         guard allowed.contains(report.syncStatus) else {

@@ -137,7 +137,7 @@ func rpcError(_ error: any Error) -> any Error {
 func readPage<T>(
     store: any KVStore, prefix: String, pageSize: Int32, pageToken: String,
     decode: (KeyValue) throws -> T, keep: (T) -> Bool
-) throws -> (items: [T], next: String, revision: Revision) {
+) async throws -> (items: [T], next: String, revision: Revision) {
     if pageSize < 0 || pageSize > 1000 {
         throw RPCError(code: .invalidArgument, message: "page_size \(pageSize) is out of range; expected 1-1000, or 0 for 500")
     }
@@ -156,7 +156,7 @@ func readPage<T>(
     while true {
         let page: ListPage
         do {
-            page = try store.list(prefix: prefix, startAfter: after, limit: size - items.count, at: revision)
+            page = try await store.list(prefix: prefix, startAfter: after, limit: size - items.count, at: revision)
         } catch let e as StoreError where e.code == .compacted {
             throw RPCError(code: .outOfRange, message: "the list's revision is no longer kept (page token expired); list again from the first page")
         }

@@ -38,14 +38,14 @@ public struct OperatorService: Sendable {
             unary(Op.getPolicy, .read) { req, _ in
                 let ns = req.namespace.isEmpty ? operatorNamespace : req.namespace
                 try requireName(req.name)
-                guard let kv = try store.get(ObjectKeys.policy(ns, req.name)) else {
+                guard let kv = try await store.get(ObjectKeys.policy(ns, req.name)) else {
                     throw RPCError(code: .notFound, message: "SriovNetworkNodePolicy \"\(ns)/\(req.name)\" not found")
                 }
                 return try StoredObject.policy(kv)
             },
             unary(Op.listPolicies, .read) { req, _ in
                 let selector = try LabelSelector(parsing: req.labelSelector)
-                let page = try readPage(
+                let page = try await readPage(
                     store: store, prefix: ObjectKeys.policies + (req.namespace.isEmpty ? "" : req.namespace + "/"),
                     pageSize: req.pageSize, pageToken: req.pageToken, decode: StoredObject.policy,
                     keep: { selector.matches($0.metadata.labels) })
@@ -71,14 +71,14 @@ public struct OperatorService: Sendable {
             unary(Op.getNetwork, .read) { req, _ in
                 let ns = req.namespace.isEmpty ? defaultNetworkNamespace : req.namespace
                 try requireName(req.name)
-                guard let kv = try store.get(ObjectKeys.network(ns, req.name)) else {
+                guard let kv = try await store.get(ObjectKeys.network(ns, req.name)) else {
                     throw RPCError(code: .notFound, message: "SriovNetwork \"\(ns)/\(req.name)\" not found")
                 }
                 return try StoredObject.network(kv)
             },
             unary(Op.listNetworks, .read) { req, _ in
                 let selector = try LabelSelector(parsing: req.labelSelector)
-                let page = try readPage(
+                let page = try await readPage(
                     store: store, prefix: ObjectKeys.networks + (req.namespace.isEmpty ? "" : req.namespace + "/"),
                     pageSize: req.pageSize, pageToken: req.pageToken, decode: StoredObject.network,
                     keep: { selector.matches($0.metadata.labels) })
@@ -96,7 +96,7 @@ public struct OperatorService: Sendable {
             unary(Op.getNodeState, .read) { req, _ in
                 try requireName(req.name)
                 try requireOperatorNamespace(req.namespace)
-                guard let kv = try store.get(ObjectKeys.nodeState(req.name)) else {
+                guard let kv = try await store.get(ObjectKeys.nodeState(req.name)) else {
                     throw RPCError(code: .notFound, message: "SriovNetworkNodeState \"\(operatorNamespace)/\(req.name)\" not found")
                 }
                 return try StoredObject.nodeState(kv)
@@ -104,7 +104,7 @@ public struct OperatorService: Sendable {
             unary(Op.listNodeStates, .read) { req, _ in
                 try requireOperatorNamespace(req.namespace)
                 let selector = try LabelSelector(parsing: req.labelSelector)
-                let page = try readPage(
+                let page = try await readPage(
                     store: store, prefix: ObjectKeys.nodeStates, pageSize: req.pageSize, pageToken: req.pageToken,
                     decode: StoredObject.nodeState,
                     keep: { selector.matches($0.metadata.labels.merging($0.status.nodeLabels) { a, _ in a }) })
@@ -166,7 +166,7 @@ public struct OperatorService: Sendable {
             },
             unary(Op.listRendered, .read) { req, _ in
                 let selector = try LabelSelector(parsing: req.labelSelector)
-                let page = try readPage(
+                let page = try await readPage(
                     store: store, prefix: ObjectKeys.rendered, pageSize: req.pageSize, pageToken: req.pageToken,
                     decode: StoredObject.rendered,
                     keep: { o in (req.namespace.isEmpty || o.namespace == req.namespace) && selector.matches([:]) })
@@ -240,7 +240,7 @@ public struct OperatorService: Sendable {
                         var listAt: Revision? = nil
                         var startAfter: String? = nil
                         while true {
-                            let page = try store.list(prefix: prefix, startAfter: startAfter, limit: 1000, at: listAt)
+                            let page = try await store.list(prefix: prefix, startAfter: startAfter, limit: 1000, at: listAt)
                             listAt = page.revision
                             for kv in page.items where wanted(kv) {
                                 try await writer.write(event(.added, try decode(kv), String(kv.modRevision)))

@@ -139,8 +139,10 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 /// submissions (the controller's state actor) keeps their order while many
 /// of them wait for one group commit together.
 public protocol PendingCommit: Sendable {
-    /// The revision the transaction will have once it is durable.
-    var revision: Revision { get }
+    /// The revision the transaction will have once it is durable, when the
+    /// backend assigns it at submission (SQLite); nil when it is known only
+    /// once the transaction commits (etcd), in which case ``wait()`` gives it.
+    var revision: Revision? { get }
     /// Returns when the transaction is on disk (or in the quorum); throws
     /// when it failed, in which case nothing of it was applied.
     func wait() async throws -> Revision
@@ -151,7 +153,9 @@ public protocol PendingCommit: Sendable {
 ///
 /// Its shape is etcd's v3 KV (revisions, mod revisions, compare-and-put,
 /// range at a revision, watch from a revision) so that a backend on etcd
-/// implements it directly; the embedded default is ``SQLiteStore``.
+/// implements it directly; the embedded default is ``SQLiteStore``, the
+/// replicated one `EtcdStore` (target `SriovStoreEtcd`). Reads are `async`
+/// because a networked backend answers them over the wire.
 public protocol KVStore: AnyObject, Sendable {
     /// The revision of the last durable transaction.
     var currentRevision: Revision { get }
@@ -159,11 +163,11 @@ public protocol KVStore: AnyObject, Sendable {
     var compactedRevision: Revision { get }
 
     /// The current value of a key (durable state).
-    func get(_ key: String) throws -> KeyValue?
+    func get(_ key: String) async throws -> KeyValue?
     /// Keys with `prefix` after `startAfter`, at most `limit`, as they were at
     /// `revision` (nil = now). Throws `.compacted` when the history needed is
     /// gone.
-    func list(prefix: String, startAfter: String?, limit: Int, at revision: Revision?) throws -> ListPage
+    func list(prefix: String, startAfter: String?, limit: Int, at revision: Revision?) async throws -> ListPage
     /// Orders a transaction; see ``PendingCommit``.
     func submit(_ transaction: Transaction) throws -> any PendingCommit
     /// Changes under `prefix` with revisions after `revision`, in order, as
@@ -182,12 +186,12 @@ extension KVStore {
     }
 
     /// Every key under `prefix` at the current revision (all pages).
-    public func listAll(prefix: String) throws -> (items: [KeyValue], revision: Revision) {
+    public func listAll(prefix: String) async throws -> (items: [KeyValue], revision: Revision) {
         var items: [KeyValue] = []
         var after: String? = nil
         var revision: Revision? = nil
         while true {
-            let page = try list(prefix: prefix, startAfter: after, limit: 5000, at: revision)
+            let page = try await list(prefix: prefix, startAfter: after, limit: 5000, at: revision)
             items += page.items
             revision = page.revision
             guard page.more, let last = page.items.last else { return (items, page.revision) }

@@ -249,10 +249,12 @@ public final class SQLiteStore: KVStore, @unchecked Sendable {
     // MARK: - writes
 
     private final class Commit: PendingCommit, @unchecked Sendable {
-        let revision: Revision
+        let assigned: Revision
+        /// Known at submission: the writer thread commits in queue order.
+        var revision: Revision? { assigned }
         private let state = Mutex<(result: Result<Revision, StoreError>?, waiter: CheckedContinuation<Revision, any Error>?)>((nil, nil))
 
-        init(revision: Revision) { self.revision = revision }
+        init(revision: Revision) { self.assigned = revision }
 
         func complete(_ result: Result<Revision, StoreError>) {
             let waiter = state.withLock { s -> CheckedContinuation<Revision, any Error>? in
@@ -597,9 +599,12 @@ public final class SQLiteStore: KVStore, @unchecked Sendable {
     private func publish(_ events: [WatchEvent]) {
         state.withLock { s in
             for (id, w) in s.watchers {
-                for e in events where e.kv.key.hasPrefix(w.prefix) {
+                // Events up to `catchUpTo` reach the watcher through its
+                // replay: a batch published after a watch registered (its
+                // commit already acknowledged) must not arrive twice.
+                for e in events where e.kv.key.hasPrefix(w.prefix) && e.revision > w.catchUpTo {
                     if w.backlog != nil {
-                        if e.revision > w.catchUpTo { w.backlog!.append(e) }
+                        w.backlog!.append(e)
                     } else {
                         deliver(e, to: w, id: id)
                     }

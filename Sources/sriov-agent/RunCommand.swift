@@ -14,7 +14,7 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Connect to the controller and keep this node's SR-IOV NICs as configured (the default).")
 
-    @Option(help: "The controller: HOST:PORT ($SRIOV_AGENT_CONTROLLER).")
+    @Option(help: "The controller: HOST:PORT, or several replicas as HOST:PORT,HOST:PORT,... tried in turn ($SRIOV_AGENT_CONTROLLER).")
     var controller: String?
     @Option(help: "This node's name; must be NAME in the certificate's spiffe://TD/node/NAME ($SRIOV_AGENT_NODE_NAME).")
     var nodeName: String?
@@ -39,6 +39,8 @@ struct RunCommand: AsyncParsableCommand {
     struct Settings {
         var controller: BindTarget
         var controllerHost: String
+        /// Further controller replicas, tried in turn after `controller`.
+        var alternativeControllers: [BindTarget] = []
         var nodeName: String
         var tlsCert: String
         var tlsKey: String
@@ -56,14 +58,20 @@ struct RunCommand: AsyncParsableCommand {
             if let v = env[variable], !v.isEmpty { return v }
             throw AgentError("\(name) is required (or set \(variable))")
         }
-        let controllerText = try value(controller, "--controller", "SRIOV_AGENT_CONTROLLER")
-        let target: BindTarget
-        do {
-            target = try BindTarget(parsing: controllerText)
-        } catch {
-            throw AgentError("--controller \(controllerText): \(error)")
+        let controllerList = try value(controller, "--controller", "SRIOV_AGENT_CONTROLLER")
+        var targets: [BindTarget] = []
+        for entry in controllerList.split(separator: ",", omittingEmptySubsequences: false) {
+            let controllerText = String(entry)
+            let target: BindTarget
+            do {
+                target = try BindTarget(parsing: controllerText)
+            } catch {
+                throw AgentError("--controller \(controllerText): \(error)")
+            }
+            guard case .host = target else { throw AgentError("--controller \(controllerText) must be HOST:PORT") }
+            targets.append(target)
         }
-        guard case .host(let host, _) = target else { throw AgentError("--controller \(controllerText) must be HOST:PORT") }
+        guard let target = targets.first, case .host(let host, _) = target else { throw AgentError("--controller is empty") }
         var labelItems = labels
         if labelItems.isEmpty, let v = env["SRIOV_AGENT_LABELS"], !v.isEmpty {
             labelItems = v.split(separator: ",").map(String.init)
@@ -83,7 +91,7 @@ struct RunCommand: AsyncParsableCommand {
             throw AgentError("--log-level \(levelText) is not one of trace, debug, info, notice, warning, error, critical")
         }
         return Settings(
-            controller: target, controllerHost: host,
+            controller: target, controllerHost: host, alternativeControllers: Array(targets.dropFirst()),
             nodeName: try value(nodeName, "--node-name", "SRIOV_AGENT_NODE_NAME"),
             tlsCert: try value(tlsCert, "--tls-cert", "SRIOV_AGENT_TLS_CERT"),
             tlsKey: try value(tlsKey, "--tls-key", "SRIOV_AGENT_TLS_KEY"),
@@ -131,14 +139,18 @@ struct RunCommand: AsyncParsableCommand {
 
         var client = ClientConfiguration(
             target: s.controller,
-            security: .tls(TLSConfiguration(certificatePath: s.tlsCert, privateKeyPath: s.tlsKey, trustRootsPath: s.tlsCa), serverName: s.controllerHost))
+            security: .tls(
+                TLSConfiguration(certificatePath: s.tlsCert, privateKeyPath: s.tlsKey, trustRootsPath: s.tlsCa),
+                // With replicas, each address's own host is verified.
+                serverName: s.alternativeControllers.isEmpty ? s.controllerHost : nil))
+        client.alternativeTargets = s.alternativeControllers
         client.keepalive = AgentConfiguration.keepalive
         let channel = try GRPCChannel(configuration: client)
         var config = AgentConfiguration(nodeName: s.nodeName)
         config.labels = s.labels
         config.rescanInterval = s.rescanInterval
         let agent = SriovAgent(configuration: config, channel: channel, applier: applier, logger: logger)
-        logger.info("sriov-agent started", metadata: ["controller": "\(s.controller)", "sysfs.root": "\(s.sysfsRoot)", "state.dir": "\(s.stateDir)"])
+        logger.info("sriov-agent started", metadata: ["controller": "\(([s.controller] + s.alternativeControllers).map(\.description).joined(separator: ","))", "sysfs.root": "\(s.sysfsRoot)", "state.dir": "\(s.stateDir)"])
 
         let signals = SignalWatcher([SIGTERM, SIGINT])
         let task = Task { await agent.run() }

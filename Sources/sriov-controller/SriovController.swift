@@ -6,10 +6,12 @@ import SriovControllerCore
 import SriovGRPC
 import SriovProto
 import SriovStore
+import SriovStoreEtcd
 
 /// `sriov-controller`: the control-plane server. Serves `sriov.v1.Operator`
 /// (operators' tooling), `sriov.v1.Agent` (node agents), health and
-/// reflection; keeps its state in an SQLite database in `--data-dir`.
+/// reflection; keeps its state in an SQLite database in `--data-dir`, or,
+/// with `--store etcd`, in an etcd cluster shared by several replicas.
 @main
 struct SriovController: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,15 +27,37 @@ struct SriovController: AsyncParsableCommand {
     static let optionNames: Set<String> = [
         "listen", "data-dir", "tls-cert", "tls-key", "tls-ca", "metrics-listen", "log-format", "threads",
         "keepalive-interval", "keepalive-timeout", "log-level", "operator-namespace", "history-revisions",
-        "trust-domain", "tls-crl", "max-connection-age",
+        "trust-domain", "tls-crl", "max-connection-age", "store", "etcd-endpoints", "etcd-cert", "etcd-key",
+        "etcd-ca", "etcd-prefix", "etcd-lease-ttl",
     ]
     static let flagNames: Set<String> = ["no-client-auth", "insecure-h2c", "reload-fail-closed"]
 
     @Option(help: "Address to listen on: HOST:PORT, [IPV6]:PORT or unix:PATH (port 0 picks a free port).")
     var listen: String = "127.0.0.1:7443"
 
-    @Option(help: "Directory of the controller's database (created files: sriov.db and its WAL).")
-    var dataDir: String
+    @Option(help: "Directory of the controller's database (created files: sriov.db and its WAL); required with --store sqlite.")
+    var dataDir: String?
+
+    @Option(help: "Where the state lives: sqlite (embedded, one controller) or etcd (several replicas share it).")
+    var store: String = "sqlite"
+
+    @Option(help: "etcd client endpoints, comma-separated: http://HOST:PORT (h2c) or https://HOST:PORT (TLS, needs --etcd-ca).")
+    var etcdEndpoints: String?
+
+    @Option(help: "PEM client certificate presented to etcd.")
+    var etcdCert: String?
+
+    @Option(help: "PEM private key of --etcd-cert.")
+    var etcdKey: String?
+
+    @Option(help: "PEM CA bundle that etcd's server certificates must chain to.")
+    var etcdCa: String?
+
+    @Option(help: "Key prefix of this controller's objects in etcd.")
+    var etcdPrefix: String = "/sriov/"
+
+    @Option(help: "Seconds of the leader lease: a replica that stops renewing loses leadership after this long.")
+    var etcdLeaseTtl: Int = 5
 
     @Option(help: "PEM certificate chain of the server.")
     var tlsCert: String?
@@ -130,6 +154,29 @@ struct SriovController: AsyncParsableCommand {
         if historyRevisions < 1 {
             throw ValidationError("--history-revisions \(historyRevisions) must be at least 1")
         }
+        switch store {
+        case "sqlite":
+            if dataDir == nil { throw ValidationError("--data-dir is required with --store sqlite") }
+            if etcdEndpoints != nil { throw ValidationError("--etcd-endpoints is given but --store is sqlite; pass --store etcd") }
+        case "etcd":
+            guard let etcdEndpoints else { throw ValidationError("--etcd-endpoints is required with --store etcd") }
+            let parsed = try Self.parseEtcdEndpoints(etcdEndpoints)
+            if parsed.tls && etcdCa == nil {
+                throw ValidationError("--etcd-endpoints uses https: --etcd-ca is required to verify etcd's certificates")
+            }
+            if (etcdCert == nil) != (etcdKey == nil) {
+                throw ValidationError("--etcd-cert and --etcd-key go together")
+            }
+            if !parsed.tls && (etcdCert != nil || etcdCa != nil) {
+                throw ValidationError("--etcd-cert/--etcd-ca are given but --etcd-endpoints uses http (plaintext); use https://")
+            }
+            if !etcdPrefix.hasPrefix("/") { throw ValidationError("--etcd-prefix \(etcdPrefix) must start with /") }
+            if etcdLeaseTtl < 2 || etcdLeaseTtl > 300 {
+                throw ValidationError("--etcd-lease-ttl \(etcdLeaseTtl) is out of range; expected 2 to 300 seconds")
+            }
+        default:
+            throw ValidationError("--store \(store) is not one of sqlite, etcd")
+        }
         if let m = metricsListen, Self.splitHostPort(m) == nil {
             throw ValidationError("--metrics-listen \(m) is not HOST:PORT")
         }
@@ -140,6 +187,64 @@ struct SriovController: AsyncParsableCommand {
         var host = String(s[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         return host.isEmpty ? nil : (host, port)
+    }
+
+    /// The address a replica names itself by in the election.
+    func shownHost(_ target: BindTarget, _ port: Int) -> String {
+        switch target {
+        case .host(let h, _): BindTarget.host(h, port: port).description
+        case .unix: target.description
+        }
+    }
+
+    /// Checks etcd every second with a linearizable read (it needs a
+    /// quorum): health is SERVING while it answers and NOT_SERVING while it
+    /// does not. Writes meanwhile fail on their own with UNAVAILABLE.
+    static func monitorEtcd(_ store: EtcdStore, health: HealthService, services: [String], logger: Logger) -> Task<Void, Never> {
+        Task {
+            var serving = true
+            while !Task.isCancelled {
+                // Each endpoint once, 2 s each: a member without quorum
+                // holds a linearizable read until its own timeout.
+                let ok = await store.checkQuorum(timeout: .seconds(2))
+                if !ok && serving { logger.error("etcd unreachable or without quorum; not serving") }
+                if ok != serving {
+                    serving = ok
+                    if ok { logger.notice("etcd reachable again; serving") }
+                    health.setStatus(ok ? .serving : .notServing)
+                    for s in services { health.setStatus(ok ? .serving : .notServing, for: s) }
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// `--etcd-endpoints`: every entry `http://HOST:PORT` or
+    /// `https://HOST:PORT` (one scheme for all), or a bare `HOST:PORT`
+    /// (plaintext).
+    static func parseEtcdEndpoints(_ text: String) throws -> (targets: [BindTarget], tls: Bool) {
+        var targets: [BindTarget] = []
+        var schemes = Set<String>()
+        for (i, raw) in text.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
+            var entry = String(raw.filter { $0 != " " })
+            var scheme = "http"
+            let parts = entry.split(separator: "://", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count == 2 {
+                scheme = String(parts[0])
+                entry = String(parts[1])
+                while entry.hasSuffix("/") { entry.removeLast() }
+            }
+            guard scheme == "http" || scheme == "https" else {
+                throw ValidationError("--etcd-endpoints entry \(i + 1) \"\(raw)\": scheme \(scheme) is not http or https")
+            }
+            schemes.insert(scheme)
+            guard Self.splitHostPort(entry) != nil, let target = try? BindTarget(parsing: entry) else {
+                throw ValidationError("--etcd-endpoints entry \(i + 1) \"\(raw)\" is not [http(s)://]HOST:PORT")
+            }
+            targets.append(target)
+        }
+        if schemes.count > 1 { throw ValidationError("--etcd-endpoints mixes http and https") }
+        return (targets, schemes.contains("https"))
     }
 
     /// One line on standard error and a non-zero exit.
@@ -160,13 +265,29 @@ struct SriovController: AsyncParsableCommand {
         logger.logLevel = level
 
         // Refuse clearly before anything listens.
-        let store: SQLiteStore
-        do {
-            var storeOptions = SQLiteStore.Options()
-            storeOptions.retainedRevisions = historyRevisions
-            store = try SQLiteStore(directory: dataDir, options: storeOptions)
-        } catch {
-            Self.fail("cannot use the data directory: \(error)")
+        let store: any KVStore
+        var etcdStore: EtcdStore?
+        if self.store == "etcd", let etcdEndpoints {
+            do {
+                let parsed = try Self.parseEtcdEndpoints(etcdEndpoints)
+                var options = EtcdStore.Options(
+                    endpoints: parsed.targets,
+                    tls: parsed.tls ? TLSConfiguration(certificatePath: etcdCert, privateKeyPath: etcdKey, trustRootsPath: etcdCa) : nil)
+                options.prefix = etcdPrefix
+                let s = try await EtcdStore(options: options)
+                etcdStore = s
+                store = s
+            } catch {
+                Self.fail("cannot use etcd at \(etcdEndpoints): \(error)")
+            }
+        } else {
+            do {
+                var storeOptions = SQLiteStore.Options()
+                storeOptions.retainedRevisions = historyRevisions
+                store = try SQLiteStore(directory: dataDir ?? "", options: storeOptions)
+            } catch {
+                Self.fail("cannot use the data directory: \(error)")
+            }
         }
 
         if !insecureH2c, let tlsCert {
@@ -235,7 +356,27 @@ struct SriovController: AsyncParsableCommand {
             + AgentService(state: state, fanout: fanout, metrics: metrics, logger: logger).routes)
         health.setStatus(.serving)
         for s in services { health.setStatus(.serving, for: s) }
-        logger.info("sriov-controller ready", metadata: ["revision": "\(store.currentRevision)"])
+        var replicaTasks: [Task<Void, Never>] = []
+        if let etcdStore {
+            // A replica: learn the other replicas' writes, and report
+            // NOT_SERVING while etcd has no quorum for us.
+            replicaTasks.append(await state.startFollowing())
+            replicaTasks.append(Self.monitorEtcd(etcdStore, health: health, services: services, logger: logger))
+            // Leadership for work that must run once (fenced by the
+            // election's compare); logged so operators see who leads.
+            let election = EtcdLeaderElection(store: etcdStore, candidate: "\(shownHost(target, port))-\(getpid())", ttl: .seconds(etcdLeaseTtl))
+            let electionLogger = logger
+            replicaTasks.append(Task {
+                await election.run { leading in
+                    if leading {
+                        electionLogger.notice("this replica leads", metadata: ["candidate": "\(election.candidate)"])
+                    } else {
+                        electionLogger.notice("this replica does not lead", metadata: ["candidate": "\(election.candidate)"])
+                    }
+                }
+            })
+        }
+        logger.info("sriov-controller ready", metadata: ["revision": "\(store.currentRevision)", "store": "\(self.store)"])
 
         // Give memory freed by connection churn (TLS handshakes) back to the
         // system: checked every 5 s, trimmed when 32 or more connections came
@@ -277,6 +418,7 @@ struct SriovController: AsyncParsableCommand {
             }
             logger.info("shutting down", metadata: ["signal": "\(signal)"])
             health.enterShutdown()
+            for t in replicaTasks { t.cancel() }
             fanout.closeAll()
             await server.shutdown()
             metricsServer?.stop()

@@ -11,6 +11,11 @@ public struct ClientConfiguration: Sendable {
     }
 
     public var target: BindTarget
+    /// Other addresses of the same service (replicas of a server). After a
+    /// failed connection attempt, or when a connection is lost, the channel
+    /// tries the next address at once; the backoff applies only when every
+    /// address failed in turn. Empty by default.
+    public var alternativeTargets: [BindTarget] = []
     public var security: Security
     /// Reconnect backoff and connect timeout (gRPC's defaults).
     public var backoff: ConnectionBackoff = .defaults

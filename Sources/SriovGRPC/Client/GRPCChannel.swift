@@ -44,6 +44,19 @@ public final class GRPCChannel: Sendable {
         /// The keepalive interval, doubled after each `too_many_pings`.
         var keepaliveInterval: Duration?
         var rng = SystemRandomNumberGenerator()
+        /// The address in use among ``ClientConfiguration/target`` and the
+        /// alternative targets, and the failed attempts of this round.
+        var targetIndex = 0
+        var failedInRound = 0
+    }
+
+    /// Every address of the server: the target, then the alternatives.
+    var targets: [BindTarget] { [configuration.target] + configuration.alternativeTargets }
+
+    /// The address the channel connects to now (or will next).
+    public var currentTarget: BindTarget {
+        let all = targets
+        return all[state.withLock { $0.targetIndex } % all.count]
     }
 
     public init(configuration: ClientConfiguration) throws {
@@ -178,11 +191,16 @@ public final class GRPCChannel: Sendable {
     }
 
     private func connect() {
-        let (attempt, keepaliveInterval) = state.withLock { ($0.failures, $0.keepaliveInterval) }
-        let timeout = configuration.backoff.connectTimeout(attempt: attempt)
+        let (attempt, keepaliveInterval, index) = state.withLock { ($0.failures, $0.keepaliveInterval, $0.targetIndex) }
+        let all = targets
+        let target = all[index % all.count]
+        // With alternatives, a dead address must not hold the channel for
+        // the whole connect timeout: each gets its share of the minimum.
+        let timeout = all.count > 1 ? max(.milliseconds(500), configuration.backoff.minConnectTimeout / all.count)
+            : configuration.backoff.connectTimeout(attempt: attempt)
         loop.execute { [self] in
             do {
-                let conn = try openSocket()
+                let conn = try openSocket(target)
                 // Weak: the channel owns the connection, not the other way.
                 conn.onReady = { [weak self] conn, error in self?.connectFinished(conn, error) }
                 conn.onClosed = { [weak self] conn in self?.connectionClosed(conn) }
@@ -208,18 +226,18 @@ public final class GRPCChannel: Sendable {
         }
     }
 
-    private func openSocket() throws -> ClientConnection {
+    private func openSocket(_ target: BindTarget) throws -> ClientConnection {
         var authority: String
         let fd: Int32
-        switch configuration.target {
+        switch target {
         case .host(let host, let port):
             authority = BindTarget.host(host, port: port).description
             fd = try SocketAddress.withSockaddr(host: host, port: port) { addr, len, family in
-                let fd = try syscall("socket", "for \(configuration.target)") {
+                let fd = try syscall("socket", "for \(target)") {
                     socket(family, Int32(SOCK_STREAM.rawValue) | CSriovShims_SOCK_NONBLOCK() | CSriovShims_SOCK_CLOEXEC(), 0)
                 }
                 if Glibc.connect(fd, addr, len) != 0 && errno != EINPROGRESS {
-                    let e = SystemCallError(call: "connect", object: "\(configuration.target)", errno: errno)
+                    let e = SystemCallError(call: "connect", object: "\(target)", errno: errno)
                     Glibc.close(fd)
                     throw e
                 }
@@ -228,12 +246,12 @@ public final class GRPCChannel: Sendable {
             }
         case .unix(let path):
             authority = "localhost"
-            fd = try syscall("socket", "for \(configuration.target)") {
+            fd = try syscall("socket", "for \(target)") {
                 socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | CSriovShims_SOCK_NONBLOCK() | CSriovShims_SOCK_CLOEXEC(), 0)
             }
             try SocketAddress.withUnixSockaddr(path: path) { addr, len in
                 if Glibc.connect(fd, addr, len) != 0 && errno != EINPROGRESS && errno != EAGAIN {
-                    let e = SystemCallError(call: "connect", object: "\(configuration.target)", errno: errno)
+                    let e = SystemCallError(call: "connect", object: "\(target)", errno: errno)
                     Glibc.close(fd)
                     throw e
                 }
@@ -250,7 +268,7 @@ public final class GRPCChannel: Sendable {
         }
         if let ssl = conn.ssl, case .tls(_, let serverName) = configuration.security {
             do {
-                try Self.setServerName(ssl, serverName ?? configuration.target.defaultServerName)
+                try Self.setServerName(ssl, serverName ?? target.defaultServerName)
             } catch {
                 Glibc.close(fd)
                 throw error
@@ -289,7 +307,17 @@ public final class GRPCChannel: Sendable {
                 orphan = conn
                 return []
             }
+            if error != nil, targets.count > 1, s.failedInRound + 1 < targets.count {
+                // Another address of the server is left in this round: try
+                // it at once, keeping every waiting call.
+                s.failedInRound += 1
+                s.targetIndex = (s.targetIndex + 1) % targets.count
+                retryAfter = .zero
+                return []
+            }
             if let error {
+                s.failedInRound = 0
+                s.targetIndex = (s.targetIndex + 1) % targets.count
                 s.failures += 1
                 let delay = configuration.backoff.delay(attempt: s.failures, using: &s.rng)
                 s.connection = .backingOff(until: ContinuousClock.now + delay, reason: "connecting to \(configuration.target) failed: \(error)")
@@ -304,6 +332,7 @@ public final class GRPCChannel: Sendable {
                 return Array(failing.values)
             } else if let conn {
                 s.failures = 0
+                s.failedInRound = 0
                 s.connection = .ready(conn)
                 let all = Array(s.waiters.values)
                 s.waiters.removeAll()
@@ -321,7 +350,9 @@ public final class GRPCChannel: Sendable {
                 w.continuation.resume(returning: conn)
             }
         }
-        if let retryAfter {
+        if retryAfter == .zero && error != nil {
+            connect()
+        } else if let retryAfter {
             schedule(after: retryAfter) { $0.backgroundReconnect() }
         }
     }
@@ -339,7 +370,12 @@ public final class GRPCChannel: Sendable {
 
     private func connectionClosed(_ conn: ClientConnection) {
         state.withLock { s in
-            if case .ready(let c) = s.connection, c === conn { s.connection = .idle }
+            if case .ready(let c) = s.connection, c === conn {
+                s.connection = .idle
+                // The server went away: with replicas, the next attempt goes
+                // to the next address first.
+                if configuration.alternativeTargets.count > 0 { s.targetIndex = (s.targetIndex + 1) % targets.count }
+            }
         }
     }
 

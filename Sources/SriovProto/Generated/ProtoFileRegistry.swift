@@ -5,6 +5,96 @@ public enum ProtoFileRegistry {
     /// Every file, dependencies before dependents.
     public static let files: [ProtoFile] = [
         ProtoFile(
+            name: "etcd/mvccpb/kv.proto",
+            dependencies: [],
+            symbols: ["mvccpb.Event", "mvccpb.Event.EventType", "mvccpb.KeyValue"],
+            services: [],
+            descriptorBase64: """
+                ChRldGNkL212Y2NwYi9rdi5wcm90bxIGbXZjY3BiIq4BCghLZXlWYWx1ZRIQCgNrZXkYASABKAxSA2tleRInCg9jcmVhdGVfcmV2
+                aXNpb24YAiABKANSDmNyZWF0ZVJldmlzaW9uEiEKDG1vZF9yZXZpc2lvbhgDIAEoA1ILbW9kUmV2aXNpb24SGAoHdmVyc2lvbhgE
+                IAEoA1IHdmVyc2lvbhIUCgV2YWx1ZRgFIAEoDFIFdmFsdWUSFAoFbGVhc2UYBiABKANSBWxlYXNlIqMBCgVFdmVudBIrCgR0eXBl
+                GAEgASgOMhcubXZjY3BiLkV2ZW50LkV2ZW50VHlwZVIEdHlwZRIgCgJrdhgCIAEoCzIQLm12Y2NwYi5LZXlWYWx1ZVICa3YSKQoH
+                cHJldl9rdhgDIAEoCzIQLm12Y2NwYi5LZXlWYWx1ZVIGcHJldkt2IiAKCUV2ZW50VHlwZRIHCgNQVVQQABIKCgZERUxFVEUQAWIG
+                cHJvdG8z
+                """),
+        ProtoFile(
+            name: "etcd/etcdserverpb/rpc.proto",
+            dependencies: ["etcd/mvccpb/kv.proto"],
+            symbols: ["etcdserverpb.CompactionRequest", "etcdserverpb.CompactionResponse", "etcdserverpb.Compare", "etcdserverpb.Compare.CompareResult", "etcdserverpb.Compare.CompareTarget", "etcdserverpb.DeleteRangeRequest", "etcdserverpb.DeleteRangeResponse", "etcdserverpb.KV", "etcdserverpb.KV.Compact", "etcdserverpb.KV.DeleteRange", "etcdserverpb.KV.Put", "etcdserverpb.KV.Range", "etcdserverpb.KV.Txn", "etcdserverpb.Lease", "etcdserverpb.Lease.LeaseGrant", "etcdserverpb.Lease.LeaseKeepAlive", "etcdserverpb.Lease.LeaseRevoke", "etcdserverpb.LeaseGrantRequest", "etcdserverpb.LeaseGrantResponse", "etcdserverpb.LeaseKeepAliveRequest", "etcdserverpb.LeaseKeepAliveResponse", "etcdserverpb.LeaseRevokeRequest", "etcdserverpb.LeaseRevokeResponse", "etcdserverpb.Maintenance", "etcdserverpb.Maintenance.Status", "etcdserverpb.PutRequest", "etcdserverpb.PutResponse", "etcdserverpb.RangeRequest", "etcdserverpb.RangeRequest.SortOrder", "etcdserverpb.RangeRequest.SortTarget", "etcdserverpb.RangeResponse", "etcdserverpb.RequestOp", "etcdserverpb.ResponseHeader", "etcdserverpb.ResponseOp", "etcdserverpb.StatusRequest", "etcdserverpb.StatusResponse", "etcdserverpb.TxnRequest", "etcdserverpb.TxnResponse", "etcdserverpb.Watch", "etcdserverpb.Watch.Watch", "etcdserverpb.WatchCancelRequest", "etcdserverpb.WatchCreateRequest", "etcdserverpb.WatchCreateRequest.FilterType", "etcdserverpb.WatchProgressRequest", "etcdserverpb.WatchRequest", "etcdserverpb.WatchResponse"],
+            services: ["etcdserverpb.KV", "etcdserverpb.Watch", "etcdserverpb.Lease", "etcdserverpb.Maintenance"],
+            descriptorBase64: """
+                ChtldGNkL2V0Y2RzZXJ2ZXJwYi9ycGMucHJvdG8SDGV0Y2RzZXJ2ZXJwYhoUZXRjZC9tdmNjcGIva3YucHJvdG8ihQEKDlJlc3Bv
+                bnNlSGVhZGVyEh0KCmNsdXN0ZXJfaWQYASABKARSCWNsdXN0ZXJJZBIbCgltZW1iZXJfaWQYAiABKARSCG1lbWJlcklkEhoKCHJl
+                dmlzaW9uGAMgASgDUghyZXZpc2lvbhIbCglyYWZ0X3Rlcm0YBCABKARSCHJhZnRUZXJtItADCgxSYW5nZVJlcXVlc3QSEAoDa2V5
+                GAEgASgMUgNrZXkSGwoJcmFuZ2VfZW5kGAIgASgMUghyYW5nZUVuZBIUCgVsaW1pdBgDIAEoA1IFbGltaXQSGgoIcmV2aXNpb24Y
+                BCABKANSCHJldmlzaW9uEkMKCnNvcnRfb3JkZXIYBSABKA4yJC5ldGNkc2VydmVycGIuUmFuZ2VSZXF1ZXN0LlNvcnRPcmRlclIJ
+                c29ydE9yZGVyEkYKC3NvcnRfdGFyZ2V0GAYgASgOMiUuZXRjZHNlcnZlcnBiLlJhbmdlUmVxdWVzdC5Tb3J0VGFyZ2V0Ugpzb3J0
+                VGFyZ2V0EiIKDHNlcmlhbGl6YWJsZRgHIAEoCFIMc2VyaWFsaXphYmxlEhsKCWtleXNfb25seRgIIAEoCFIIa2V5c09ubHkSHQoK
+                Y291bnRfb25seRgJIAEoCFIJY291bnRPbmx5Ii4KCVNvcnRPcmRlchIICgROT05FEAASCgoGQVNDRU5EEAESCwoHREVTQ0VORBAC
+                IkIKClNvcnRUYXJnZXQSBwoDS0VZEAASCwoHVkVSU0lPThABEgoKBkNSRUFURRACEgcKA01PRBADEgkKBVZBTFVFEAQikwEKDVJh
+                bmdlUmVzcG9uc2USNAoGaGVhZGVyGAEgASgLMhwuZXRjZHNlcnZlcnBiLlJlc3BvbnNlSGVhZGVyUgZoZWFkZXISIgoDa3ZzGAIg
+                AygLMhAubXZjY3BiLktleVZhbHVlUgNrdnMSEgoEbW9yZRgDIAEoCFIEbW9yZRIUCgVjb3VudBgEIAEoA1IFY291bnQiYwoKUHV0
+                UmVxdWVzdBIQCgNrZXkYASABKAxSA2tleRIUCgV2YWx1ZRgCIAEoDFIFdmFsdWUSFAoFbGVhc2UYAyABKANSBWxlYXNlEhcKB3By
+                ZXZfa3YYBCABKAhSBnByZXZLdiJuCgtQdXRSZXNwb25zZRI0CgZoZWFkZXIYASABKAsyHC5ldGNkc2VydmVycGIuUmVzcG9uc2VI
+                ZWFkZXJSBmhlYWRlchIpCgdwcmV2X2t2GAIgASgLMhAubXZjY3BiLktleVZhbHVlUgZwcmV2S3YiXAoSRGVsZXRlUmFuZ2VSZXF1
+                ZXN0EhAKA2tleRgBIAEoDFIDa2V5EhsKCXJhbmdlX2VuZBgCIAEoDFIIcmFuZ2VFbmQSFwoHcHJldl9rdhgDIAEoCFIGcHJldkt2
+                IpIBChNEZWxldGVSYW5nZVJlc3BvbnNlEjQKBmhlYWRlchgBIAEoCzIcLmV0Y2RzZXJ2ZXJwYi5SZXNwb25zZUhlYWRlclIGaGVh
+                ZGVyEhgKB2RlbGV0ZWQYAiABKANSB2RlbGV0ZWQSKwoIcHJldl9rdnMYAyADKAsyEC5tdmNjcGIuS2V5VmFsdWVSB3ByZXZLdnMi
+                7AEKCVJlcXVlc3RPcBJBCg1yZXF1ZXN0X3JhbmdlGAEgASgLMhouZXRjZHNlcnZlcnBiLlJhbmdlUmVxdWVzdEgAUgxyZXF1ZXN0
+                UmFuZ2USOwoLcmVxdWVzdF9wdXQYAiABKAsyGC5ldGNkc2VydmVycGIuUHV0UmVxdWVzdEgAUgpyZXF1ZXN0UHV0ElQKFHJlcXVl
+                c3RfZGVsZXRlX3JhbmdlGAMgASgLMiAuZXRjZHNlcnZlcnBiLkRlbGV0ZVJhbmdlUmVxdWVzdEgAUhJyZXF1ZXN0RGVsZXRlUmFu
+                Z2VCCQoHcmVxdWVzdCL3AQoKUmVzcG9uc2VPcBJECg5yZXNwb25zZV9yYW5nZRgBIAEoCzIbLmV0Y2RzZXJ2ZXJwYi5SYW5nZVJl
+                c3BvbnNlSABSDXJlc3BvbnNlUmFuZ2USPgoMcmVzcG9uc2VfcHV0GAIgASgLMhkuZXRjZHNlcnZlcnBiLlB1dFJlc3BvbnNlSABS
+                C3Jlc3BvbnNlUHV0ElcKFXJlc3BvbnNlX2RlbGV0ZV9yYW5nZRgDIAEoCzIhLmV0Y2RzZXJ2ZXJwYi5EZWxldGVSYW5nZVJlc3Bv
+                bnNlSABSE3Jlc3BvbnNlRGVsZXRlUmFuZ2VCCgoIcmVzcG9uc2Ui6QMKB0NvbXBhcmUSOwoGcmVzdWx0GAEgASgOMiMuZXRjZHNl
+                cnZlcnBiLkNvbXBhcmUuQ29tcGFyZVJlc3VsdFIGcmVzdWx0EjsKBnRhcmdldBgCIAEoDjIjLmV0Y2RzZXJ2ZXJwYi5Db21wYXJl
+                LkNvbXBhcmVUYXJnZXRSBnRhcmdldBIQCgNrZXkYAyABKAxSA2tleRIaCgd2ZXJzaW9uGAQgASgDSABSB3ZlcnNpb24SKQoPY3Jl
+                YXRlX3JldmlzaW9uGAUgASgDSABSDmNyZWF0ZVJldmlzaW9uEiMKDG1vZF9yZXZpc2lvbhgGIAEoA0gAUgttb2RSZXZpc2lvbhIW
+                CgV2YWx1ZRgHIAEoDEgAUgV2YWx1ZRIWCgVsZWFzZRgIIAEoA0gAUgVsZWFzZRIbCglyYW5nZV9lbmQYQCABKAxSCHJhbmdlRW5k
+                IkAKDUNvbXBhcmVSZXN1bHQSCQoFRVFVQUwQABILCgdHUkVBVEVSEAESCAoETEVTUxACEg0KCU5PVF9FUVVBTBADIkcKDUNvbXBh
+                cmVUYXJnZXQSCwoHVkVSU0lPThAAEgoKBkNSRUFURRABEgcKA01PRBACEgkKBVZBTFVFEAMSCQoFTEVBU0UQBEIOCgx0YXJnZXRf
+                dW5pb24iowEKClR4blJlcXVlc3QSLwoHY29tcGFyZRgBIAMoCzIVLmV0Y2RzZXJ2ZXJwYi5Db21wYXJlUgdjb21wYXJlEjEKB3N1
+                Y2Nlc3MYAiADKAsyFy5ldGNkc2VydmVycGIuUmVxdWVzdE9wUgdzdWNjZXNzEjEKB2ZhaWx1cmUYAyADKAsyFy5ldGNkc2VydmVy
+                cGIuUmVxdWVzdE9wUgdmYWlsdXJlIpkBCgtUeG5SZXNwb25zZRI0CgZoZWFkZXIYASABKAsyHC5ldGNkc2VydmVycGIuUmVzcG9u
+                c2VIZWFkZXJSBmhlYWRlchIcCglzdWNjZWVkZWQYAiABKAhSCXN1Y2NlZWRlZBI2CglyZXNwb25zZXMYAyADKAsyGC5ldGNkc2Vy
+                dmVycGIuUmVzcG9uc2VPcFIJcmVzcG9uc2VzIksKEUNvbXBhY3Rpb25SZXF1ZXN0EhoKCHJldmlzaW9uGAEgASgDUghyZXZpc2lv
+                bhIaCghwaHlzaWNhbBgCIAEoCFIIcGh5c2ljYWwiSgoSQ29tcGFjdGlvblJlc3BvbnNlEjQKBmhlYWRlchgBIAEoCzIcLmV0Y2Rz
+                ZXJ2ZXJwYi5SZXNwb25zZUhlYWRlclIGaGVhZGVyIoYCCgxXYXRjaFJlcXVlc3QSSQoOY3JlYXRlX3JlcXVlc3QYASABKAsyIC5l
+                dGNkc2VydmVycGIuV2F0Y2hDcmVhdGVSZXF1ZXN0SABSDWNyZWF0ZVJlcXVlc3QSSQoOY2FuY2VsX3JlcXVlc3QYAiABKAsyIC5l
+                dGNkc2VydmVycGIuV2F0Y2hDYW5jZWxSZXF1ZXN0SABSDWNhbmNlbFJlcXVlc3QSTwoQcHJvZ3Jlc3NfcmVxdWVzdBgDIAEoCzIi
+                LmV0Y2RzZXJ2ZXJwYi5XYXRjaFByb2dyZXNzUmVxdWVzdEgAUg9wcm9ncmVzc1JlcXVlc3RCDwoNcmVxdWVzdF91bmlvbiLRAgoS
+                V2F0Y2hDcmVhdGVSZXF1ZXN0EhAKA2tleRgBIAEoDFIDa2V5EhsKCXJhbmdlX2VuZBgCIAEoDFIIcmFuZ2VFbmQSJQoOc3RhcnRf
+                cmV2aXNpb24YAyABKANSDXN0YXJ0UmV2aXNpb24SJwoPcHJvZ3Jlc3Nfbm90aWZ5GAQgASgIUg5wcm9ncmVzc05vdGlmeRJFCgdm
+                aWx0ZXJzGAUgAygOMisuZXRjZHNlcnZlcnBiLldhdGNoQ3JlYXRlUmVxdWVzdC5GaWx0ZXJUeXBlUgdmaWx0ZXJzEhcKB3ByZXZf
+                a3YYBiABKAhSBnByZXZLdhIZCgh3YXRjaF9pZBgHIAEoA1IHd2F0Y2hJZBIaCghmcmFnbWVudBgIIAEoCFIIZnJhZ21lbnQiJQoK
+                RmlsdGVyVHlwZRIJCgVOT1BVVBAAEgwKCE5PREVMRVRFEAEiLwoSV2F0Y2hDYW5jZWxSZXF1ZXN0EhkKCHdhdGNoX2lkGAEgASgD
+                Ugd3YXRjaElkIhYKFFdhdGNoUHJvZ3Jlc3NSZXF1ZXN0IqkCCg1XYXRjaFJlc3BvbnNlEjQKBmhlYWRlchgBIAEoCzIcLmV0Y2Rz
+                ZXJ2ZXJwYi5SZXNwb25zZUhlYWRlclIGaGVhZGVyEhkKCHdhdGNoX2lkGAIgASgDUgd3YXRjaElkEhgKB2NyZWF0ZWQYAyABKAhS
+                B2NyZWF0ZWQSGgoIY2FuY2VsZWQYBCABKAhSCGNhbmNlbGVkEikKEGNvbXBhY3RfcmV2aXNpb24YBSABKANSD2NvbXBhY3RSZXZp
+                c2lvbhIjCg1jYW5jZWxfcmVhc29uGAYgASgJUgxjYW5jZWxSZWFzb24SGgoIZnJhZ21lbnQYByABKAhSCGZyYWdtZW50EiUKBmV2
+                ZW50cxgLIAMoCzINLm12Y2NwYi5FdmVudFIGZXZlbnRzIjUKEUxlYXNlR3JhbnRSZXF1ZXN0EhAKA1RUTBgBIAEoA1IDVFRMEg4K
+                AklEGAIgASgDUgJJRCKCAQoSTGVhc2VHcmFudFJlc3BvbnNlEjQKBmhlYWRlchgBIAEoCzIcLmV0Y2RzZXJ2ZXJwYi5SZXNwb25z
+                ZUhlYWRlclIGaGVhZGVyEg4KAklEGAIgASgDUgJJRBIQCgNUVEwYAyABKANSA1RUTBIUCgVlcnJvchgEIAEoCVIFZXJyb3IiJAoS
+                TGVhc2VSZXZva2VSZXF1ZXN0Eg4KAklEGAEgASgDUgJJRCJLChNMZWFzZVJldm9rZVJlc3BvbnNlEjQKBmhlYWRlchgBIAEoCzIc
+                LmV0Y2RzZXJ2ZXJwYi5SZXNwb25zZUhlYWRlclIGaGVhZGVyIicKFUxlYXNlS2VlcEFsaXZlUmVxdWVzdBIOCgJJRBgBIAEoA1IC
+                SUQicAoWTGVhc2VLZWVwQWxpdmVSZXNwb25zZRI0CgZoZWFkZXIYASABKAsyHC5ldGNkc2VydmVycGIuUmVzcG9uc2VIZWFkZXJS
+                BmhlYWRlchIOCgJJRBgCIAEoA1ICSUQSEAoDVFRMGAMgASgDUgNUVEwiDwoNU3RhdHVzUmVxdWVzdCLKAQoOU3RhdHVzUmVzcG9u
+                c2USNAoGaGVhZGVyGAEgASgLMhwuZXRjZHNlcnZlcnBiLlJlc3BvbnNlSGVhZGVyUgZoZWFkZXISGAoHdmVyc2lvbhgCIAEoCVIH
+                dmVyc2lvbhIWCgZkYlNpemUYAyABKANSBmRiU2l6ZRIWCgZsZWFkZXIYBCABKARSBmxlYWRlchIcCglyYWZ0SW5kZXgYBSABKARS
+                CXJhZnRJbmRleBIaCghyYWZ0VGVybRgGIAEoBFIIcmFmdFRlcm0y4AIKAktWEkAKBVJhbmdlEhouZXRjZHNlcnZlcnBiLlJhbmdl
+                UmVxdWVzdBobLmV0Y2RzZXJ2ZXJwYi5SYW5nZVJlc3BvbnNlEjoKA1B1dBIYLmV0Y2RzZXJ2ZXJwYi5QdXRSZXF1ZXN0GhkuZXRj
+                ZHNlcnZlcnBiLlB1dFJlc3BvbnNlElIKC0RlbGV0ZVJhbmdlEiAuZXRjZHNlcnZlcnBiLkRlbGV0ZVJhbmdlUmVxdWVzdBohLmV0
+                Y2RzZXJ2ZXJwYi5EZWxldGVSYW5nZVJlc3BvbnNlEjoKA1R4bhIYLmV0Y2RzZXJ2ZXJwYi5UeG5SZXF1ZXN0GhkuZXRjZHNlcnZl
+                cnBiLlR4blJlc3BvbnNlEkwKB0NvbXBhY3QSHy5ldGNkc2VydmVycGIuQ29tcGFjdGlvblJlcXVlc3QaIC5ldGNkc2VydmVycGIu
+                Q29tcGFjdGlvblJlc3BvbnNlMk0KBVdhdGNoEkQKBVdhdGNoEhouZXRjZHNlcnZlcnBiLldhdGNoUmVxdWVzdBobLmV0Y2RzZXJ2
+                ZXJwYi5XYXRjaFJlc3BvbnNlKAEwATKNAgoFTGVhc2USTwoKTGVhc2VHcmFudBIfLmV0Y2RzZXJ2ZXJwYi5MZWFzZUdyYW50UmVx
+                dWVzdBogLmV0Y2RzZXJ2ZXJwYi5MZWFzZUdyYW50UmVzcG9uc2USUgoLTGVhc2VSZXZva2USIC5ldGNkc2VydmVycGIuTGVhc2VS
+                ZXZva2VSZXF1ZXN0GiEuZXRjZHNlcnZlcnBiLkxlYXNlUmV2b2tlUmVzcG9uc2USXwoOTGVhc2VLZWVwQWxpdmUSIy5ldGNkc2Vy
+                dmVycGIuTGVhc2VLZWVwQWxpdmVSZXF1ZXN0GiQuZXRjZHNlcnZlcnBiLkxlYXNlS2VlcEFsaXZlUmVzcG9uc2UoATABMlIKC01h
+                aW50ZW5hbmNlEkMKBlN0YXR1cxIbLmV0Y2RzZXJ2ZXJwYi5TdGF0dXNSZXF1ZXN0GhwuZXRjZHNlcnZlcnBiLlN0YXR1c1Jlc3Bv
+                bnNlYgZwcm90bzM=
+                """),
+        ProtoFile(
             name: "grpc/health/v1/health.proto",
             dependencies: [],
             symbols: ["grpc.health.v1.Health", "grpc.health.v1.Health.Check", "grpc.health.v1.Health.Watch", "grpc.health.v1.HealthCheckRequest", "grpc.health.v1.HealthCheckResponse", "grpc.health.v1.HealthCheckResponse.ServingStatus"],
@@ -259,6 +349,33 @@ public enum ProtoFileRegistry {
 
     /// Every generated message type, by fully-qualified proto name.
     public static let messageTypes: [String: any ProtobufMessage.Type] = [
+        "etcdserverpb.CompactionRequest": Etcdserverpb.CompactionRequest.self,
+        "etcdserverpb.CompactionResponse": Etcdserverpb.CompactionResponse.self,
+        "etcdserverpb.Compare": Etcdserverpb.Compare.self,
+        "etcdserverpb.DeleteRangeRequest": Etcdserverpb.DeleteRangeRequest.self,
+        "etcdserverpb.DeleteRangeResponse": Etcdserverpb.DeleteRangeResponse.self,
+        "etcdserverpb.LeaseGrantRequest": Etcdserverpb.LeaseGrantRequest.self,
+        "etcdserverpb.LeaseGrantResponse": Etcdserverpb.LeaseGrantResponse.self,
+        "etcdserverpb.LeaseKeepAliveRequest": Etcdserverpb.LeaseKeepAliveRequest.self,
+        "etcdserverpb.LeaseKeepAliveResponse": Etcdserverpb.LeaseKeepAliveResponse.self,
+        "etcdserverpb.LeaseRevokeRequest": Etcdserverpb.LeaseRevokeRequest.self,
+        "etcdserverpb.LeaseRevokeResponse": Etcdserverpb.LeaseRevokeResponse.self,
+        "etcdserverpb.PutRequest": Etcdserverpb.PutRequest.self,
+        "etcdserverpb.PutResponse": Etcdserverpb.PutResponse.self,
+        "etcdserverpb.RangeRequest": Etcdserverpb.RangeRequest.self,
+        "etcdserverpb.RangeResponse": Etcdserverpb.RangeResponse.self,
+        "etcdserverpb.RequestOp": Etcdserverpb.RequestOp.self,
+        "etcdserverpb.ResponseHeader": Etcdserverpb.ResponseHeader.self,
+        "etcdserverpb.ResponseOp": Etcdserverpb.ResponseOp.self,
+        "etcdserverpb.StatusRequest": Etcdserverpb.StatusRequest.self,
+        "etcdserverpb.StatusResponse": Etcdserverpb.StatusResponse.self,
+        "etcdserverpb.TxnRequest": Etcdserverpb.TxnRequest.self,
+        "etcdserverpb.TxnResponse": Etcdserverpb.TxnResponse.self,
+        "etcdserverpb.WatchCancelRequest": Etcdserverpb.WatchCancelRequest.self,
+        "etcdserverpb.WatchCreateRequest": Etcdserverpb.WatchCreateRequest.self,
+        "etcdserverpb.WatchProgressRequest": Etcdserverpb.WatchProgressRequest.self,
+        "etcdserverpb.WatchRequest": Etcdserverpb.WatchRequest.self,
+        "etcdserverpb.WatchResponse": Etcdserverpb.WatchResponse.self,
         "google.protobuf.BoolValue": GoogleProtobuf.BoolValue.self,
         "google.protobuf.BytesValue": GoogleProtobuf.BytesValue.self,
         "google.protobuf.DoubleValue": GoogleProtobuf.DoubleValue.self,
@@ -279,6 +396,8 @@ public enum ProtoFileRegistry {
         "grpc.reflection.v1.ServerReflectionRequest": GrpcReflectionV1.ServerReflectionRequest.self,
         "grpc.reflection.v1.ServerReflectionResponse": GrpcReflectionV1.ServerReflectionResponse.self,
         "grpc.reflection.v1.ServiceResponse": GrpcReflectionV1.ServiceResponse.self,
+        "mvccpb.Event": Mvccpb.Event.self,
+        "mvccpb.KeyValue": Mvccpb.KeyValue.self,
         "sriov.v1.ApplyNetworkRequest": SriovV1.ApplyNetworkRequest.self,
         "sriov.v1.ApplyNetworkResponse": SriovV1.ApplyNetworkResponse.self,
         "sriov.v1.ApplyPolicyRequest": SriovV1.ApplyPolicyRequest.self,

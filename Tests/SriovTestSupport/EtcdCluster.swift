@@ -1,0 +1,138 @@
+import Foundation
+import Glibc
+import SriovGRPC
+import Synchronization
+
+/// Real etcd members (Debian's `etcd-server`) on loopback, started by a test
+/// and stopped by their PIDs: one member for store contract tests, three
+/// for the replica and failure tests. Members use short heartbeat and
+/// election timeouts (50 ms, 500 ms) so that a lost leader is replaced
+/// quickly.
+public final class EtcdCluster: Sendable {
+    /// The etcd binary; tests that need etcd are enabled only when it exists.
+    public static let binary = "/usr/bin/etcd"
+    public static var available: Bool { FileManager.default.isExecutableFile(atPath: binary) }
+
+    /// One member's addresses and data directory.
+    public struct Member: Sendable {
+        public let name: String
+        public let clientPort: Int
+        public let peerPort: Int
+        public let dataDir: String
+        public var clientTarget: BindTarget { .host("127.0.0.1", port: clientPort) }
+        public var clientURL: String { "127.0.0.1:\(clientPort)" }
+    }
+
+    public let members: [Member]
+    private let processes: Mutex<[Int: pid_t]>
+    private let root: URL
+
+    /// Starts `size` members and waits until the cluster answers a write.
+    public init(size: Int = 1) async throws {
+        root = try RepoPaths.temporaryDirectory("etcd")
+        var members: [Member] = []
+        for i in 0..<size {
+            members.append(Member(
+                name: "m\(i)", clientPort: try Self.freePort(), peerPort: try Self.freePort(),
+                dataDir: root.appendingPathComponent("m\(i)").path))
+        }
+        self.members = members
+        processes = Mutex([:])
+        for i in 0..<size { try start(i) }
+        try await waitHealthy()
+    }
+
+    deinit {
+        let pids = processes.withLock { Array($0.values) }
+        for pid in pids {
+            Glibc.kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        try? FileManager.default.removeItem(at: root)
+    }
+
+    /// `HOST:PORT` of every member, comma-separated (the controller's flag).
+    public var endpointList: String { members.map(\.clientURL).joined(separator: ",") }
+    public var endpoints: [BindTarget] { members.map(\.clientTarget) }
+
+    /// Starts (or restarts, on its data directory) member `index`.
+    public func start(_ index: Int) throws {
+        let m = members[index]
+        let cluster = members.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary)
+        p.arguments = [
+            "--name", m.name, "--data-dir", m.dataDir,
+            "--listen-client-urls", "http://127.0.0.1:\(m.clientPort)", "--advertise-client-urls", "http://127.0.0.1:\(m.clientPort)",
+            "--listen-peer-urls", "http://127.0.0.1:\(m.peerPort)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(m.peerPort)",
+            "--initial-cluster", cluster, "--initial-cluster-state", "new", "--initial-cluster-token", root.lastPathComponent,
+            "--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "error",
+        ]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let pid = p.processIdentifier
+        processes.withLock { $0[index] = pid }
+    }
+
+    /// Kills member `index` with SIGKILL (by its PID) and reaps it.
+    public func kill(_ index: Int) {
+        guard let pid = processes.withLock({ $0.removeValue(forKey: index) }) else { return }
+        Glibc.kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+    }
+
+    /// Whether member `index` runs.
+    public func isRunning(_ index: Int) -> Bool { processes.withLock { $0[index] != nil } }
+
+    /// Waits (up to `timeout`) until a put through any running member
+    /// succeeds.
+    public func waitHealthy(timeout: Duration = .seconds(30)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        var lastError = "no attempt"
+        while ContinuousClock.now < deadline {
+            for (i, m) in members.enumerated() where isRunning(i) {
+                let ch = try GRPCChannel(configuration: ClientConfiguration(target: m.clientTarget, security: .insecurePlaintext))
+                defer { ch.close() }
+                do {
+                    // PutRequest{key: "/health-probe", value: ""}.
+                    let key = Array("/health-probe".utf8)
+                    _ = try await ch.unaryRaw(path: "/etcdserverpb.KV/Put", [0x0A, UInt8(key.count)] + key, timeout: .seconds(2))
+                    return
+                } catch {
+                    lastError = "\(error)"
+                }
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw EtcdClusterError(message: "etcd did not become healthy within \(timeout): \(lastError)")
+    }
+
+    /// A loopback port nothing listens on (bound, read, released).
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw EtcdClusterError(message: "socket: errno \(errno)") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let rc = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
+                bind(fd, p, len) == 0 ? getsockname(fd, p, &len) : -1
+            }
+        }
+        guard rc == 0 else { throw EtcdClusterError(message: "binding a loopback socket: errno \(errno)") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}
+
+/// The test cluster could not be started.
+public struct EtcdClusterError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
