@@ -353,12 +353,8 @@ public final class GRPCServer: Sendable {
 /// Accepts connections on one loop.
 ///
 /// `@unchecked Sendable`: created on any thread, then used only on its loop.
-/// The server is held weakly: a server released without `shutdown()` leaves
-/// its loops running until they stop, and a connection arriving meanwhile
-/// is closed instead of reaching a destroyed server (one acceptor per loop,
-/// so the weak reference costs nothing on the hot path).
 final class Acceptor: EventLoopSelectable, @unchecked Sendable {
-    weak var server: GRPCServer?
+    unowned let server: GRPCServer
     let loop: EventLoop
     let fd: Int32
 
@@ -379,12 +375,8 @@ final class Acceptor: EventLoopSelectable, @unchecked Sendable {
             }
             if c < 0 {
                 if errno == EMFILE || errno == ENFILE {
-                    server?.logger.error("accept: out of file descriptors")
+                    server.logger.error("accept: out of file descriptors")
                 }
-                return
-            }
-            guard let server else {
-                close(c)
                 return
             }
             server.accepted(fd: c, remote: Acceptor.format(&storage), loop: loop)
