@@ -49,6 +49,14 @@ public final class LoopbackHarness: Sendable {
     }
 
     public func stop() async { await server.shutdown(gracePeriod: .seconds(2)) }
+
+    /// A harness a test dropped without `stop()` still shuts its server
+    /// down: the task keeps the server alive until its loops have stopped,
+    /// so no connection can reach a released server.
+    deinit {
+        let server = server
+        Task { await server.shutdown(gracePeriod: .zero) }
+    }
 }
 
 /// A directory of certificates made by `certs/make-certs.sh`.
