@@ -428,25 +428,6 @@ struct SriovController: AsyncParsableCommand {
     }
 }
 
-/// Delivers signals as an async stream (the default handlers are disabled).
-final class SignalWatcher: Sendable {
-    let stream: AsyncStream<Int32>
-    private nonisolated(unsafe) let sources: [any DispatchSourceSignal]
-
-    init(_ signals: [Int32]) {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        self.stream = stream
-        var sources: [any DispatchSourceSignal] = []
-        for s in signals {
-            signal(s, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: s, queue: .global())
-            source.setEventHandler { continuation.yield(s) }
-            source.resume()
-            sources.append(source)
-        }
-        self.sources = sources
-    }
-}
 
 /// Writes one line to standard error.
 func printError(_ line: String) {

@@ -105,23 +105,3 @@ struct SriovMirrorCommand: AsyncParsableCommand {
     }
 }
 
-/// Delivers signals as an async stream (their default actions are disabled).
-final class SignalWatcher: Sendable {
-    let stream: AsyncStream<Int32>
-    private nonisolated(unsafe) let sources: [any DispatchSourceSignal]
-    // Safe: `sources` is written once in init and only kept alive afterwards.
-
-    init(_ signals: [Int32]) {
-        let (stream, continuation) = AsyncStream<Int32>.makeStream()
-        self.stream = stream
-        var sources: [any DispatchSourceSignal] = []
-        for s in signals {
-            signal(s, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: s)
-            source.setEventHandler { continuation.yield(s) }
-            source.resume()
-            sources.append(source)
-        }
-        self.sources = sources
-    }
-}
