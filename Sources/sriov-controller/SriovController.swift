@@ -428,7 +428,6 @@ struct SriovController: AsyncParsableCommand {
     }
 }
 
-
 /// Writes one line to standard error.
 func printError(_ line: String) {
     var bytes = Array((line + "\n").utf8)
