@@ -19,7 +19,7 @@ RUNS=${1:-5}
 IDLE_SECONDS=${2:-60}
 
 for product in sriov-controller sriov-agent sriov-agent-bench; do
-  flock /tmp/swift-build.lock swift build -c release --product "$product" >/dev/null
+  flock /tmp/sriov-swift-build.lock swift build -c release --product "$product" >/dev/null
 done
 BIN=$(swift build -c release --show-bin-path)
 work=$(mktemp -d)
