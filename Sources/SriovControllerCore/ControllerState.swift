@@ -122,11 +122,7 @@ public actor ControllerState {
         for n in nodes.values { syncCounts[Self.syncKey(n), default: 0] += 1 }
         render = RenderState(
             policies: policies.values.map(Self.unversioned),
-            networks: networks.values.map { n in
-                var c = n
-                c.metadata.resourceVersion = ""
-                return c
-            },
+            networks: networks.values.map(Self.unversioned),
             nodes: nodes.values.map { RenderNode(name: $0.metadata.name, labels: $0.status.nodeLabels, interfaces: $0.status.interfaces) },
             options: options.render)
         needsReload = false
@@ -420,23 +416,10 @@ public actor ControllerState {
         if old == nil && policies.count >= options.maxPolicies {
             throw RPCError(code: .resourceExhausted, message: "\(what): the store holds the maximum of \(options.maxPolicies) policies")
         }
-        if let old {
-            policy.metadata.generation = old.spec == policy.spec ? old.metadata.generation : old.metadata.generation + 1
-            policy.metadata.creationTimestamp = old.metadata.creationTimestamp
-            policy.metadata.uid = old.metadata.uid
-            var a = old
-            var b = policy
-            a.metadata.resourceVersion = ""
-            b.metadata.resourceVersion = ""
-            if a == b {
-                return ApplyResult(object: old, created: false, affectedNodes: [])
-            }
-        } else {
-            policy.metadata.generation = 1
-            policy.metadata.creationTimestamp = Meta.now()
-            policy.metadata.uid = Meta.uuid()
+        Self.carryMetadata(into: &policy.metadata, from: old?.metadata, specChanged: old?.spec != policy.spec)
+        if let old, Self.unversioned(old) == policy {
+            return ApplyResult(object: old, created: false, affectedNodes: [])
         }
-        policy.metadata.resourceVersion = ""
         // Render in place (a copy of the whole render state per write would
         // cost more than the write); a refused policy is rendered out again,
         // which restores the same outputs (rendering is deterministic).
@@ -462,6 +445,30 @@ public actor ControllerState {
         var c = p
         c.metadata.resourceVersion = ""
         return c
+    }
+
+    /// A network as the render state holds it (without resource version).
+    static func unversioned(_ n: SriovV1.SriovNetwork) -> SriovV1.SriovNetwork {
+        var c = n
+        c.metadata.resourceVersion = ""
+        return c
+    }
+
+    /// The output-only metadata of an applied object: generation (1 when
+    /// new, + 1 when the spec changed), creation time and uid carried over
+    /// from the stored version or started, and no resource version (the
+    /// store's revision gives it).
+    static func carryMetadata(into meta: inout SriovV1.ObjectMeta, from old: SriovV1.ObjectMeta?, specChanged: Bool) {
+        if let old {
+            meta.generation = specChanged ? old.generation + 1 : old.generation
+            meta.creationTimestamp = old.creationTimestamp
+            meta.uid = old.uid
+        } else {
+            meta.generation = 1
+            meta.creationTimestamp = Meta.now()
+            meta.uid = Meta.uuid()
+        }
+        meta.resourceVersion = ""
     }
 
     /// Conflicts as one message: each conflicting pair once, at most 10, then
@@ -542,21 +549,10 @@ public actor ControllerState {
         if old == nil && networks.count >= options.maxNetworks {
             throw RPCError(code: .resourceExhausted, message: "\(what): the store holds the maximum of \(options.maxNetworks) networks")
         }
-        if let old {
-            network.metadata.generation = old.spec == network.spec ? old.metadata.generation : old.metadata.generation + 1
-            network.metadata.creationTimestamp = old.metadata.creationTimestamp
-            network.metadata.uid = old.metadata.uid
-            var a = old
-            var b = network
-            a.metadata.resourceVersion = ""
-            b.metadata.resourceVersion = ""
-            if a == b { return ApplyResult(object: old, created: false, affectedNodes: []) }
-        } else {
-            network.metadata.generation = 1
-            network.metadata.creationTimestamp = Meta.now()
-            network.metadata.uid = Meta.uuid()
+        Self.carryMetadata(into: &network.metadata, from: old?.metadata, specChanged: old?.spec != network.spec)
+        if let old, Self.unversioned(old) == network {
+            return ApplyResult(object: old, created: false, affectedNodes: [])
         }
-        network.metadata.resourceVersion = ""
         let delta = timedRender(.upsertNetwork(network))
         var m = Mutation(now: Meta.now())
         let storeKey = ObjectKeys.network(network.metadata.namespace, network.metadata.name)
