@@ -58,3 +58,20 @@ private final class LockedData: @unchecked Sendable {
     func set(_ value: Data) { lock.withLock { data = value } }
     func get() -> Data { lock.withLock { data } }
 }
+
+extension Process {
+    /// Sends `signal` to this process (by its PID) and waits for it to exit;
+    /// after `grace` seconds it is killed with SIGKILL. Returns the exit
+    /// status.
+    @discardableResult
+    public func stopByPID(signal: Int32 = SIGTERM, grace: TimeInterval = 10) -> Int32 {
+        kill(processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(grace)
+        while isRunning && Date() < deadline { usleep(10_000) }
+        if isRunning {
+            kill(processIdentifier, SIGKILL)
+            while isRunning { usleep(10_000) }
+        }
+        return terminationStatus
+    }
+}

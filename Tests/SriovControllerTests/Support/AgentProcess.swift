@@ -106,14 +106,7 @@ final class AgentProcess: @unchecked Sendable {
     func stop() -> Int32 {
         guard let p = process else { return 0 }
         process = nil
-        kill(p.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(10)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            while p.isRunning { usleep(10_000) }
-        }
-        return p.terminationStatus
+        return p.stopByPID(signal: SIGTERM)
     }
 
     deinit { stop() }

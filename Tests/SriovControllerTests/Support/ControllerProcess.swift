@@ -88,14 +88,7 @@ final class ControllerProcess: @unchecked Sendable {
     func stop(signal: Int32 = SIGTERM) -> Int32 {
         guard let p = process else { return 0 }
         process = nil
-        kill(p.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(10)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            while p.isRunning { usleep(10_000) }
-        }
-        return p.terminationStatus
+        return p.stopByPID(signal: signal)
     }
 
     /// A channel presenting `identity`.

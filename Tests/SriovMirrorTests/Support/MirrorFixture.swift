@@ -94,13 +94,7 @@ final class ChildProcess: @unchecked Sendable {
     func stop(signal: Int32 = SIGTERM) {
         guard let p = process else { return }
         process = nil
-        kill(p.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(10)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            while p.isRunning { usleep(10_000) }
-        }
+        p.stopByPID(signal: signal)
     }
 
     deinit { stop(signal: SIGKILL) }

@@ -77,13 +77,7 @@ final class CLIController: @unchecked Sendable {
     func stop(signal: Int32 = SIGTERM) {
         guard let p = process else { return }
         process = nil
-        kill(p.processIdentifier, signal)
-        let deadline = Date().addingTimeInterval(10)
-        while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning {
-            kill(p.processIdentifier, SIGKILL)
-            while p.isRunning { usleep(10_000) }
-        }
+        p.stopByPID(signal: signal)
     }
 
     /// A channel presenting `identity` (`node-worker-0`, `operator-admin`, ...).
