@@ -5,7 +5,9 @@ import CProtobufC
 /// the field and byte offset (protobuf-c itself only says "failed").
 ///
 /// Checks: tags (field number 1...2^29-1, wire types 0, 1, 2, 5), varints of at
-/// most 10 bytes, lengths inside the input, each known field's wire type
+/// most 10 bytes (tags and length prefixes at most 5, as protobuf-c reads them:
+/// a longer, zero-padded encoding is valid protobuf but protobuf-c refuses it
+/// without saying why), lengths inside the input, each known field's wire type
 /// against its schema type (packed repeated scalars allowed), strings valid
 /// UTF-8 without NUL bytes (protobuf-c hands strings out NUL-terminated, so a
 /// NUL would silently truncate), nesting depth, and optionally unknown fields.
@@ -30,7 +32,17 @@ public struct ProtobufWireScanner {
         ProtobufDecodingError(code: code, messageName: messageName, fieldPath: path, offset: offset, detail: detail)
     }
 
-    private func readVarint(_ buffer: UnsafeRawBufferPointer, _ position: inout Int, end: Int, path: String) throws -> UInt64 {
+    /// What a varint encodes, for errors: a value (up to 10 bytes), a tag or a
+    /// length prefix (up to 5 bytes each in protobuf-c).
+    private enum VarintRole {
+        case value, tag, length
+
+        var maxBytes: Int { self == .value ? 10 : 5 }
+    }
+
+    private func readVarint(
+        _ buffer: UnsafeRawBufferPointer, _ position: inout Int, end: Int, path: String, role: VarintRole = .value
+    ) throws -> UInt64 {
         let start = position
         var result: UInt64 = 0
         var shift: UInt64 = 0
@@ -40,7 +52,12 @@ public struct ProtobufWireScanner {
             position += 1
             if shift == 63 && byte > 1 { throw fail(.malformed, path, start, "varint longer than 64 bits") }
             result |= UInt64(byte & 0x7f) << shift
-            if byte & 0x80 == 0 { return result }
+            if byte & 0x80 == 0 {
+                if position - start > role.maxBytes {
+                    throw fail(.malformed, path, start, "\(role == .tag ? "tag" : "length prefix") encoded in \(position - start) bytes (at most \(role.maxBytes))")
+                }
+                return result
+            }
             shift += 7
             if shift > 63 { throw fail(.malformed, path, start, "varint longer than 10 bytes") }
         }
@@ -99,7 +116,7 @@ public struct ProtobufWireScanner {
         var seenOneofMessages: [UInt32] = []
         while position < end {
             let tagOffset = position
-            let tag = try readVarint(buffer, &position, end: end, path: path)
+            let tag = try readVarint(buffer, &position, end: end, path: path, role: .tag)
             let number = tag >> 3
             let wireType = tag & 7
             guard number >= 1, number <= 536_870_911 else {
@@ -124,7 +141,7 @@ public struct ProtobufWireScanner {
                 position += width
                 valueEnd = position
             case 2:
-                let length = try readVarint(buffer, &position, end: end, path: fieldPath)
+                let length = try readVarint(buffer, &position, end: end, path: fieldPath, role: .length)
                 guard length <= UInt64(end - position) else {
                     throw fail(.truncated, fieldPath, tagOffset, "length \(length) runs past the end of the input (\(end - position) bytes left)")
                 }

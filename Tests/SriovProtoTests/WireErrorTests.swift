@@ -28,6 +28,12 @@ struct WireErrorTests {
              code: .truncated, path: "spec.num_vfs", detail: "varint runs past the end"),
         Case(name: "an eleven-byte varint", bytes: [0x12, 0x0c, 0x28] + [UInt8](repeating: 0xff, count: 10) + [0x01],
              code: .malformed, path: "spec.num_vfs", detail: "varint longer than"),
+        Case(name: "a tag zero-padded to six bytes (protobuf-c reads at most five)",
+             bytes: [0x8a, 0x80, 0x80, 0x80, 0x80, 0x00, 0x00],
+             code: .malformed, path: "", detail: "tag encoded in 6 bytes (at most 5)"),
+        Case(name: "a length prefix zero-padded to six bytes",
+             bytes: [0x0a, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00],
+             code: .malformed, path: "metadata", detail: "length prefix encoded in 6 bytes (at most 5)"),
         Case(name: "field number zero", bytes: [0x00, 0x01],
              code: .malformed, path: "", detail: "field number 0"),
         Case(name: "a group wire type", bytes: [0x0b, 0x0c],
@@ -59,6 +65,15 @@ struct WireErrorTests {
         } catch {
             Issue.record("unexpected error \(error)")
         }
+    }
+
+    @Test func tagsAndLengthsPaddedToFiveBytesStillDecode() throws {
+        // metadata (field 1) with a five-byte tag and a five-byte length 12,
+        // holding name (field 1) = "ab" written the same way.
+        let padded: [UInt8] = [0x8a, 0x80, 0x80, 0x80, 0x00, 0x8c, 0x80, 0x80, 0x80, 0x00]
+            + [0x8a, 0x80, 0x80, 0x80, 0x00, 0x82, 0x80, 0x80, 0x80, 0x00, 0x61, 0x62]
+        let policy = try SriovV1.SriovNetworkNodePolicy(serializedBytes: padded)
+        #expect(policy.metadata.name == "ab")
     }
 
     @Test func unknownFieldsAreSkippedByDefaultAsProto3Requires() throws {

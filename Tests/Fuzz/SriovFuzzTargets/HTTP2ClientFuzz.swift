@@ -13,7 +13,8 @@ import Synchronization
 /// `h2-server`: `type, flags, stream, length` (2 bytes, little-endian), then
 /// the payload, each written with a proper 9-byte header), reads whatever the
 /// client sends, and closes the connection once the client closes it, the call
-/// ends, or the input is sent and 50 ms pass.
+/// ends, or the input is sent and 50 ms pass; a retried call's new connection
+/// is closed at once.
 ///
 /// Invariants: the call ends — with a response or an ``RPCError`` — within
 /// 5 seconds (no hang in the client whatever the server sends); crashes and
@@ -86,6 +87,7 @@ enum HTTP2ClientFuzz {
             outcome.done.signal()
         }
         serve(out, listenFD: listenFD, until: outcome)
+        refuseRetries(listenFD: listenFD, until: outcome)
         if outcome.done.wait(timeout: .now() + 5) == .timedOut {
             invariantBroken(.h2Client, "the call did not end within 5 s of its connection closing")
         }
@@ -93,6 +95,20 @@ enum HTTP2ClientFuzz {
             invariantBroken(.h2Client, "the call failed with \(unexpected), not an RPCError")
         }
         channel.close()
+    }
+
+    /// Closes every further connection (the transparent retry of a call the
+    /// server never saw) at once, until the call ends or 5 s pass, so that such
+    /// an input ends in milliseconds rather than at the call's deadline.
+    static func refuseRetries(listenFD: Int32, until outcome: Outcome) {
+        let giveUp = Date().addingTimeInterval(5)
+        while !outcome.finished.load(ordering: .acquiring) && Date() < giveUp {
+            var pfd = pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0)
+            if poll(&pfd, 1, 5) == 1 {
+                let fd = accept(listenFD, nil, nil)
+                if fd >= 0 { close(fd) }
+            }
+        }
     }
 
     /// Accepts the channel's connection, sends `bytes`, reads until the
