@@ -225,7 +225,7 @@ struct NodeIdentityTests {
     @Test("sriov-agent refuses to start with a node name that is not the certificate's: one line")
     func executableMismatch() throws {
         let certs = try CertificateDirectory.shared()
-        let binary = RepoPaths.path(".build/debug/sriov-agent")
+        let binary = RepoPaths.binary("sriov-agent")
         try #require(access(binary, X_OK) == 0, "build sriov-agent first")
         let r = try TestProcess.run(binary, ["--controller", "127.0.0.1:1", "--node-name", "n2", "--tls-cert", certs.path("node-n1.crt"),
                                              "--tls-key", certs.path("node-n1.key"), "--tls-ca", certs.path("ca.crt")], timeout: 20)

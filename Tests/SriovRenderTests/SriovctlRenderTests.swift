@@ -21,7 +21,7 @@ struct SriovctlRenderTests {
     static func sriovctl() throws -> String {
         let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("sriovctl").path
-        let candidates = [beside, RepoPaths.path(".build/debug/sriovctl")]
+        let candidates = [beside, RepoPaths.binary("sriovctl")]
         return try #require(candidates.first { FileManager.default.isExecutableFile(atPath: $0) },
                             "sriovctl not built; run swift build first")
     }

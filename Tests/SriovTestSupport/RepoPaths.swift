@@ -19,6 +19,14 @@ public enum RepoPaths {
         root.appendingPathComponent(relative).path
     }
 
+    /// A built executable of the package: in `$SRIOV_TEST_BIN_DIR` (relative
+    /// to the root or absolute; scripts/tsan.sh points it at the
+    /// ThreadSanitizer build), else `.build/debug`.
+    public static func binary(_ name: String) -> String {
+        let dir = ProcessInfo.processInfo.environment["SRIOV_TEST_BIN_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? ".build/debug"
+        return (dir.hasPrefix("/") ? dir : path(dir)) + "/" + name
+    }
+
     /// The Python interpreter with the test peers (grpcio, grpcio-tools, h2, …):
     /// `$SRIOV_TEST_PYTHON`, else `.venv/bin/python` of the repository
     /// (made by scripts/ensure-deps.sh); nil when neither exists.

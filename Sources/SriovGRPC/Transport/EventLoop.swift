@@ -37,7 +37,9 @@ final class EventLoop: @unchecked Sendable {
     private var timers = TimerHeap()
     private var flushList: [any EventLoopFlushable] = []
     private var running = true
-    private var thread: pthread_t?
+    /// The loop's thread (0 until started): stored by ``start()`` and by the
+    /// thread itself (whichever comes first), read from any thread.
+    private let thread = Atomic<UInt>(0)
     private let finished = Mutex<Bool>(false)
     let name: String
     /// A read buffer shared by every connection of the loop.
@@ -68,8 +70,8 @@ final class EventLoop: @unchecked Sendable {
 
     /// True when called on this loop's thread.
     var inLoop: Bool {
-        guard let thread else { return false }
-        return pthread_equal(thread, pthread_self()) != 0
+        let t = thread.load(ordering: .acquiring)
+        return t != 0 && pthread_equal(t, pthread_self()) != 0
     }
 
     /// Runs `work` on the loop thread, in FIFO order.
@@ -121,17 +123,18 @@ final class EventLoop: @unchecked Sendable {
             loop.run()
             return nil
         }, box.toOpaque())
-        thread = t
+        thread.store(t, ordering: .releasing)
     }
 
     /// Stops the loop after the current iteration and joins the thread.
     func stopAndJoin() {
         execute { [self] in running = false }
-        if let thread, !inLoop { pthread_join(thread, nil) }
+        let t = thread.load(ordering: .acquiring)
+        if t != 0, !inLoop { pthread_join(t, nil) }
     }
 
     private func run() {
-        thread = pthread_self()
+        thread.store(pthread_self(), ordering: .releasing)
         let maxEvents = 256
         let events = UnsafeMutablePointer<epoll_event>.allocate(capacity: maxEvents)
         defer { events.deallocate() }

@@ -5,7 +5,7 @@ import SriovTestSupport
 /// A simulated node: a sysfs tree made by `sriov-agent simulate`, changed
 /// through the same command (faults, drift) as an operator would.
 struct SimulatedNode: Sendable {
-    static var agentBinary: String { RepoPaths.root.path + "/.build/debug/sriov-agent" }
+    static var agentBinary: String { RepoPaths.binary("sriov-agent") }
 
     let directory: String
     var sysfsRoot: String { directory + "/sysfs" }

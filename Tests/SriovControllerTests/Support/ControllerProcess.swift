@@ -31,7 +31,7 @@ struct TestCertificates: Sendable {
 /// The real `sriov-controller` binary, started on loopback with a data
 /// directory, stopped by its PID.
 final class ControllerProcess: @unchecked Sendable {
-    static var binary: String { RepoPaths.root.path + "/.build/debug/sriov-controller" }
+    static var binary: String { RepoPaths.binary("sriov-controller") }
 
     let certs: TestCertificates
     let dataDir: String

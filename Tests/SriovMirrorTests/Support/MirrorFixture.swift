@@ -122,7 +122,7 @@ final class MirrorFixture: @unchecked Sendable {
         controllerPort = try freeLoopbackPort()
         apiPort = try freeLoopbackPort()
         controller = ChildProcess(
-            RepoPaths.path(".build/debug/sriov-controller"),
+            RepoPaths.binary("sriov-controller"),
             [
                 "--listen", "127.0.0.1:\(controllerPort)", "--data-dir", workDir + "/controller", "--threads", "2",
                 "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"),

@@ -27,7 +27,7 @@ struct CLICertificates: Sendable {
 /// The real `sriov-controller` on loopback (a free port, or a fixed one so a
 /// restart keeps the address), stopped by its PID.
 final class CLIController: @unchecked Sendable {
-    static let binary = RepoPaths.root.path + "/.build/debug/sriov-controller"
+    static let binary = RepoPaths.binary("sriov-controller")
 
     let certs: CLICertificates
     let dataDir: String
@@ -122,7 +122,7 @@ final class CLIController: @unchecked Sendable {
 
 /// Runs the `sriovctl` binary.
 enum Sriovctl {
-    static let binary = RepoPaths.root.path + "/.build/debug/sriovctl"
+    static let binary = RepoPaths.binary("sriovctl")
 
     struct Result {
         var status: Int32
