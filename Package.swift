@@ -129,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "sriov-mirror",
             dependencies: [
-                "SriovMirror", "SriovGRPC",
+                "SriovMirror", "SriovGRPC", "SriovAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -137,7 +137,7 @@ let package = Package(
         .executableTarget(
             name: "sriov-agent",
             dependencies: [
-                "SriovAgentCore", "SriovHost", "SriovSimKernel", "SriovGRPC",
+                "SriovAgentCore", "SriovHost", "SriovSimKernel", "SriovGRPC", "SriovAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -145,7 +145,7 @@ let package = Package(
         .executableTarget(
             name: "sriov-controller",
             dependencies: [
-                "SriovControllerCore", "SriovStore", "SriovStoreEtcd", "SriovGRPC", "SriovProto",
+                "SriovControllerCore", "SriovStore", "SriovStoreEtcd", "SriovGRPC", "SriovProto", "SriovAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -134,6 +134,7 @@ export SRIOVCTL_TLS_KEY=$demo/certs/operator-admin.key
 export SRIOVCTL_TLS_CA=$demo/certs/ca.crt
 export SRIOVCTL_CONFIG=$demo/sriovctl-config
 ctl() { echo "\$ sriovctl $*"; "$bin/sriovctl" "$@"; }
+ctl version
 
 step "agents"
 for node in worker-0 worker-1 worker-2; do

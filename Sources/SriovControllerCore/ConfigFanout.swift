@@ -136,6 +136,9 @@ public final class ConfigFanout: Sendable {
         sub?.offer(offer)
     }
 
+    /// Whether `node` has a live stream.
+    public func isConnected(node: String) -> Bool { state.withLock { $0.streams[node] != nil } }
+
     /// Number of nodes with a live stream.
     public var connectedNodes: Int { state.withLock { $0.streams.count } }
 

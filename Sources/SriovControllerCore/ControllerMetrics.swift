@@ -20,6 +20,9 @@ public final class ControllerMetrics: Sendable {
     let renderDuration: DurationHistogram
     let commitDuration: DurationHistogram
     let pushLatency: DurationHistogram
+    let nodeStatesCollected: Counter
+    /// 1 while this replica leads (always with a single replica).
+    public let leader: Gauge
     private let syncGauges: [String: Gauge]
     private let rpcCells = Mutex<[String: (histogram: DurationHistogram, codes: [Int: Counter])]>([:])
 
@@ -39,6 +42,12 @@ public final class ControllerMetrics: Sendable {
         pushLatency = registry.makeDurationHistogram(descriptor: MetricNameDescriptor(
             namespace: "sriov", metricName: "config_push_latency", unitName: "seconds",
             helpText: "Time from a node's spec change to its config message being written to its agent."), buckets: Self.buckets)
+        nodeStatesCollected = registry.makeCounter(descriptor: MetricNameDescriptor(
+            namespace: "sriov", metricName: "node_states_collected", unitName: "",
+            helpText: "Node states deleted because their agent had not reported for --node-state-gc-after."))
+        leader = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "sriov", metricName: "leader", unitName: "",
+            helpText: "1 while this replica holds the leader lease (always with the sqlite store)."))
         var gauges: [String: Gauge] = [:]
         for s in Self.syncStatuses {
             gauges[s] = registry.makeGauge(descriptor: MetricNameDescriptor(

@@ -687,6 +687,58 @@ public actor ControllerState {
         _ = try await commit(&m)
     }
 
+    /// Deletes the node states whose agent has not reported for
+    /// `staleAfterSeconds` (by `status.lastSeenTime`, or the creation time of
+    /// a node never seen), skipping nodes with an agent connected to this
+    /// replica. Each delete compares the node's mod revision (a node that
+    /// reported meanwhile stays) and `fence` (the leader's compare with
+    /// several replicas, so that a deposed leader deletes nothing). Returns
+    /// the names deleted; stops at the first refused fence.
+    ///
+    /// The caller must keep `staleAfterSeconds` well above
+    /// ``Options/lastSeenRefreshSeconds``: a live node's `lastSeenTime` is
+    /// only refreshed that often.
+    public func collectStaleNodeStates(staleAfterSeconds: Int64, fence: Compare?) async -> [String] {
+        do {
+            try await reloadIfNeeded()
+        } catch {
+            logger.warning("node-state collection skipped: cannot reload the stored state", metadata: ["error": "\(error)"])
+            return []
+        }
+        let now = Meta.now()
+        func lastSeen(_ n: SriovV1.SriovNetworkNodeState) -> Int64 {
+            max(n.status.lastSeenTime.seconds, n.metadata.creationTimestamp.seconds)
+        }
+        let candidates = nodes.values
+            .filter { now.seconds - lastSeen($0) >= staleAfterSeconds }
+            .map(\.metadata.name).sorted()
+        var collected: [String] = []
+        for name in candidates {
+            // Looked up again: an earlier commit in this loop awaited.
+            guard let old = nodes[name], now.seconds - lastSeen(old) >= staleAfterSeconds,
+                  !fanout.isConnected(node: name), let rv = Int64(old.metadata.resourceVersion) else { continue }
+            _ = timedRender(.removeNode(name: name))
+            var m = Mutation(now: now)
+            m.compares = [Compare(key: ObjectKeys.nodeState(name), modRevision: rv)] + (fence.map { [$0] } ?? [])
+            m.nodes[name] = .some(nil)
+            setRendered(ObjectKeys.renderedDevicePlugin(node: name), nil, &m)
+            do {
+                _ = try await commit(&m)
+                collected.append(name)
+                metrics.nodeStatesCollected.increment()
+                logger.notice("garbage-collected the node state of a node not seen for \(now.seconds - lastSeen(old)) s", metadata: [
+                    "sriov.node": "\(name)", "lastSeenTime": "\(old.status.lastSeenTime.seconds)", "threshold": "\(staleAfterSeconds)",
+                ])
+            } catch let e as StoreError where e.code == .compareFailed {
+                logger.info("node state not collected: it changed, or this replica no longer leads", metadata: ["sriov.node": "\(name)"])
+                if fence != nil { break }
+            } catch {
+                logger.warning("node state not collected", metadata: ["sriov.node": "\(name)", "error": "\(error)"])
+            }
+        }
+        return collected
+    }
+
     /// The config a node's agent gets first on WatchConfig.
     public func currentConfig(node name: String) -> SriovV1.NodeConfig {
         guard let state = nodes[name] else {

@@ -1,8 +1,36 @@
 import Logging
+import Synchronization
+import SriovAPI
 import SriovGRPC
 import SriovProto
 import SriovRender
 import SriovStore
+
+/// What `GetServerInfo` says about this controller process.
+public final class ServerFacts: Sendable {
+    /// The store backend's name: "sqlite" or "etcd".
+    public let store: String
+    /// The replica's name in the leader election; empty for a single replica.
+    public let replica: String
+    /// When the process started.
+    let startedAt: GoogleProtobuf.Timestamp
+    private let leading: Atomic<Bool>
+
+    /// A single replica (it always leads) or one of several, which leads once
+    /// ``setLeading(_:)`` says so.
+    public init(store: String, replica: String = "", leading: Bool = true) {
+        self.store = store
+        self.replica = replica
+        startedAt = Meta.now()
+        self.leading = Atomic(leading)
+    }
+
+    /// Whether this replica holds the leader lease.
+    public var isLeader: Bool { leading.load(ordering: .relaxed) }
+
+    /// Called by the leader election on every change of leadership.
+    public func setLeading(_ value: Bool) { leading.store(value, ordering: .relaxed) }
+}
 
 /// `sriov.v1.Operator`: desired state and status for operators' tooling.
 public struct OperatorService: Sendable {
@@ -12,15 +40,17 @@ public struct OperatorService: Sendable {
     let logger: Logger
     let operatorNamespace: String
     let defaultNetworkNamespace: String
+    let facts: ServerFacts
 
     public init(state: ControllerState, store: any KVStore, metrics: ControllerMetrics, logger: Logger,
-                options: ControllerState.Options = .defaults) {
+                options: ControllerState.Options = .defaults, facts: ServerFacts = ServerFacts(store: "sqlite")) {
         self.state = state
         self.store = store
         self.metrics = metrics
         self.logger = logger
         operatorNamespace = options.operatorNamespace
         defaultNetworkNamespace = options.defaultNetworkNamespace
+        self.facts = facts
     }
 
     typealias Op = SriovV1.Operator
@@ -155,6 +185,20 @@ public struct OperatorService: Sendable {
                     return p
                 }
                 return resp
+            },
+            unary(Op.getServerInfo, .read) { _, context in
+                let caller = try Authorization.caller(context)
+                var info = SriovV1.ServerInfo()
+                info.version = SriovRelease.version
+                info.apiVersion = CRCodec.apiVersion
+                info.store = facts.store
+                info.resourceVersion = String(store.currentRevision)
+                info.leader = facts.isLeader
+                info.replica = facts.replica
+                info.startedAt = facts.startedAt
+                info.callerIdentity = caller.description
+                info.callerRole = caller.role.rawValue
+                return info
             },
             watch(Op.watchNodeStates, prefix: ObjectKeys.nodeStates, decode: StoredObject.nodeState,
                   key: { ObjectKeys.nodeState($0) }) { type, object, rv in

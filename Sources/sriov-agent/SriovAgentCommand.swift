@@ -1,4 +1,5 @@
 import ArgumentParser
+import SriovAPI
 
 /// `sriov-agent`: the node agent, and `sriov-agent simulate` for a
 /// simulated node.
@@ -7,6 +8,7 @@ struct SriovAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sriov-agent",
         abstract: "The SR-IOV network operator's node agent.",
+        version: SriovRelease.version,
         subcommands: [RunCommand.self, SimulateCommand.self],
         defaultSubcommand: RunCommand.self)
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Glibc
 import Logging
+import SriovAPI
 import SriovControllerCore
 import SriovGRPC
 import SriovProto
@@ -21,13 +22,14 @@ struct SriovController: AsyncParsableCommand {
             Every option can also be set by an environment variable: SRIOV_CONTROLLER_ and the option's name in \
             upper case with underscores (SRIOV_CONTROLLER_DATA_DIR for --data-dir); a flag given on the command line wins. \
             Flags take true or false.
-            """)
+            """,
+        version: SriovRelease.version)
 
     static let environmentPrefix = "SRIOV_CONTROLLER_"
     static let optionNames: Set<String> = [
         "listen", "data-dir", "tls-cert", "tls-key", "tls-ca", "metrics-listen", "log-format", "threads",
         "keepalive-interval", "keepalive-timeout", "log-level", "operator-namespace", "history-revisions",
-        "trust-domain", "tls-crl", "max-connection-age", "store", "etcd-endpoints", "etcd-cert", "etcd-key",
+        "trust-domain", "tls-crl", "max-connection-age", "node-state-gc-after", "last-seen-refresh", "store", "etcd-endpoints", "etcd-cert", "etcd-key",
         "etcd-ca", "etcd-prefix", "etcd-lease-ttl",
     ]
     static let flagNames: Set<String> = ["no-client-auth", "insecure-h2c", "reload-fail-closed"]
@@ -58,6 +60,12 @@ struct SriovController: AsyncParsableCommand {
 
     @Option(help: "Seconds of the leader lease: a replica that stops renewing loses leadership after this long.")
     var etcdLeaseTtl: Int = 5
+
+    @Option(help: "Seconds after which the node state of a node whose agent has not reported is deleted (0: never). Runs on the leader; at least 3 times --last-seen-refresh.")
+    var nodeStateGcAfter: Int = 0
+
+    @Option(help: "Seconds between refreshes of a node state's status.lastSeenTime while its agent's reports change nothing.")
+    var lastSeenRefresh: Int = 300
 
     @Option(help: "PEM certificate chain of the server.")
     var tlsCert: String?
@@ -128,6 +136,12 @@ struct SriovController: AsyncParsableCommand {
         if !insecureH2c && !noClientAuth && tlsCa == nil {
             throw ValidationError("--tls-ca is required to verify client certificates (or pass --no-client-auth)")
         }
+        if lastSeenRefresh < 1 || lastSeenRefresh > 86_400 {
+            throw ValidationError("--last-seen-refresh \(lastSeenRefresh) is out of range; expected 1 to 86400 seconds")
+        }
+        if nodeStateGcAfter != 0 && (nodeStateGcAfter < 3 * lastSeenRefresh || nodeStateGcAfter > 31_536_000) {
+            throw ValidationError("--node-state-gc-after \(nodeStateGcAfter) is out of range; expected 0 (never) or \(3 * lastSeenRefresh) (3 times --last-seen-refresh, so that a live node is never collected) to 31536000 seconds")
+        }
         if let threads, threads < 1 || threads > 256 {
             throw ValidationError("--threads \(threads) is out of range; expected 1...256")
         }
@@ -194,6 +208,31 @@ struct SriovController: AsyncParsableCommand {
         switch target {
         case .host(let h, _): BindTarget.host(h, port: port).description
         case .unix: target.description
+        }
+    }
+
+    /// Leader work: every quarter of `after` (1 s to 60 s), deletes the node
+    /// states not reported for `after` seconds. With several replicas only
+    /// the leader does, and each delete is fenced by its term, so a deposed
+    /// leader deletes nothing and each node state is deleted once.
+    static func collectStaleNodeStates(
+        state: ControllerState, after: Int, facts: ServerFacts, election: EtcdLeaderElection?, logger: Logger
+    ) -> Task<Void, Never> {
+        let period = Duration.seconds(max(1, min(60, after / 4)))
+        return Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: period)
+                guard facts.isLeader else { continue }
+                var fence: Compare?
+                if let election {
+                    guard let f = election.fence else { continue }
+                    fence = f
+                }
+                let collected = await state.collectStaleNodeStates(staleAfterSeconds: Int64(after), fence: fence)
+                if !collected.isEmpty {
+                    logger.info("node-state collection done", metadata: ["collected": "\(collected.count)"])
+                }
+            }
         }
     }
 
@@ -344,6 +383,7 @@ struct SriovController: AsyncParsableCommand {
 
         var options = ControllerState.Options()
         options.operatorNamespace = operatorNamespace
+        options.lastSeenRefreshSeconds = Int64(lastSeenRefresh)
         let fanout = ConfigFanout()
         let state: ControllerState
         do {
@@ -351,12 +391,18 @@ struct SriovController: AsyncParsableCommand {
         } catch {
             Self.fail("cannot load the stored state: \(error)")
         }
+        let candidate = "\(shownHost(target, port))-\(getpid())"
+        let facts = etcdStore == nil
+            ? ServerFacts(store: self.store)
+            : ServerFacts(store: self.store, replica: candidate, leading: false)
         deferred.install(
-            OperatorService(state: state, store: store, metrics: metrics, logger: logger, options: options).routes
+            OperatorService(state: state, store: store, metrics: metrics, logger: logger, options: options, facts: facts).routes
             + AgentService(state: state, fanout: fanout, metrics: metrics, logger: logger).routes)
         health.setStatus(.serving)
         for s in services { health.setStatus(.serving, for: s) }
         var replicaTasks: [Task<Void, Never>] = []
+        var election: EtcdLeaderElection?
+        metrics.leader.set(Double(facts.isLeader ? 1 : 0))
         if let etcdStore {
             // A replica: learn the other replicas' writes, and report
             // NOT_SERVING while etcd has no quorum for us.
@@ -364,17 +410,24 @@ struct SriovController: AsyncParsableCommand {
             replicaTasks.append(Self.monitorEtcd(etcdStore, health: health, services: services, logger: logger))
             // Leadership for work that must run once (fenced by the
             // election's compare); logged so operators see who leads.
-            let election = EtcdLeaderElection(store: etcdStore, candidate: "\(shownHost(target, port))-\(getpid())", ttl: .seconds(etcdLeaseTtl))
+            let campaign = EtcdLeaderElection(store: etcdStore, candidate: candidate, ttl: .seconds(etcdLeaseTtl))
+            election = campaign
             let electionLogger = logger
             replicaTasks.append(Task {
-                await election.run { leading in
+                await campaign.run { leading in
+                    facts.setLeading(leading)
+                    metrics.leader.set(Double(leading ? 1 : 0))
                     if leading {
-                        electionLogger.notice("this replica leads", metadata: ["candidate": "\(election.candidate)"])
+                        electionLogger.notice("this replica leads", metadata: ["candidate": "\(campaign.candidate)"])
                     } else {
-                        electionLogger.notice("this replica does not lead", metadata: ["candidate": "\(election.candidate)"])
+                        electionLogger.notice("this replica does not lead", metadata: ["candidate": "\(campaign.candidate)"])
                     }
                 }
             })
+        }
+        if nodeStateGcAfter > 0 {
+            replicaTasks.append(Self.collectStaleNodeStates(
+                state: state, after: nodeStateGcAfter, facts: facts, election: election, logger: logger))
         }
         logger.info("sriov-controller ready", metadata: ["revision": "\(store.currentRevision)", "store": "\(self.store)"])
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import SriovAPI
 import SriovGRPC
 import SriovMirror
 
@@ -16,7 +17,8 @@ import SriovMirror
 struct SriovMirrorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sriov-mirror",
-        abstract: "Mirror the controller's node states, NetworkAttachmentDefinitions and device-plugin config into Kubernetes.")
+        abstract: "Mirror the controller's node states, NetworkAttachmentDefinitions and device-plugin config into Kubernetes.",
+        version: SriovRelease.version)
 
     @Option(help: "The controller: HOST:PORT.")
     var controller: String

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SriovAPI
 
 /// The operators' command-line tool.
 @main
@@ -46,7 +47,7 @@ struct Sriovctl: AsyncParsableCommand {
     }
 }
 
-/// The client's version.
+/// The client's version: the project's release.
 enum SriovctlVersion {
-    static let client = "0.1.0"
+    static let client = SriovRelease.version
 }

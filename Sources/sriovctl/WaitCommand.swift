@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SriovGRPC
 import SriovProto
 
 /// `sriovctl wait --for=sync [NAME|--all]`: waits until nodes have applied
@@ -13,7 +14,8 @@ struct WaitCommand: AsyncParsableCommand {
             when every selected node reports Succeeded with observedGeneration equal to its \
             generation; 1 as soon as one reports Failed for its current generation, printing each \
             failing node and its lastSyncError; 1 with the nodes still pending when --timeout \
-            passes. --all with no node states waits for the first one to appear.
+            passes. --all with no node states waits for the first one to appear. The check runs \
+            on every change a node-state watch reports, and every --interval besides.
             """)
 
     @Argument(help: "A node state's name (or nodestate/NAME).")
@@ -26,8 +28,8 @@ struct WaitCommand: AsyncParsableCommand {
     var selector: String = ""
     @Option(help: "How long to wait, e.g. 2m, 90s.")
     var timeout: String = "2m"
-    @Option(help: "How often to check, e.g. 500ms.")
-    var interval: String = "500ms"
+    @Option(help: "How often to check when the watch reports no change (it wakes the check on every change), e.g. 5s.")
+    var interval: String = "5s"
     @OptionGroup var connection: ConnectionOptions
 
     func validate() throws {
@@ -73,8 +75,28 @@ struct WaitCommand: AsyncParsableCommand {
             if let n = name, n.contains("/") { nodeName = try ResourceKind.parse(n, name: nil, allowed: [.nodeState]).1 }
             let client = try connection.client()
             let deadline = ContinuousClock.now + limit
+
+            // Checks run at the start, on every change the watch sees, and
+            // every --interval without one (a fallback should the watch be
+            // down); the latest wake-up is enough.
+            let (wakeups, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+            let watcher = Task { await Self.watchChanges(client, name: nodeName ?? "", wake: wake) }
+            let ticker = Task {
+                while !Task.isCancelled {
+                    let next = min(ContinuousClock.now + every, deadline)
+                    try? await Task.sleep(until: next)
+                    wake.yield()
+                    if next >= deadline { return }
+                }
+            }
+            defer {
+                watcher.cancel()
+                ticker.cancel()
+                wake.finish()
+            }
+            wake.yield()
             var last = Outcome.pending([])
-            while true {
+            for await _ in wakeups {
                 var states: [SriovV1.SriovNetworkNodeState]
                 if let nodeName {
                     let found = try await client.optional(SriovV1.Operator.getNodeState, OperatorClient.get(nodeName), "getting sriovnetworknodestate/\(nodeName)")
@@ -92,12 +114,48 @@ struct WaitCommand: AsyncParsableCommand {
                 case .failed(let lines):
                     throw CLIError(.usage, lines.map { "sriovnetworknodestate/\($0)" })
                 case .pending(let lines):
-                    if ContinuousClock.now + every > deadline {
+                    if ContinuousClock.now >= deadline {
                         throw CLIError(.usage, ["timed out after \(timeout) waiting for sync"] + lines.map { "  still waiting: \($0)" })
                     }
                 }
-                try await Task.sleep(for: every)
             }
+        }
+    }
+
+    /// Wakes the checks at the watch's BOOKMARK and on every node-state change
+    /// after it, reconnecting (with backoff, resuming after the last change
+    /// seen) until cancelled. Errors only delay wake-ups: the interval's
+    /// checks go on and report what is wrong with the server.
+    static func watchChanges(_ client: OperatorClient, name: String, wake: AsyncStream<Void>.Continuation) async {
+        var resume = ""
+        var attempt = 0
+        while !Task.isCancelled {
+            var req = SriovV1.WatchRequest()
+            req.name = name
+            req.resumeFromResourceVersion = resume
+            do {
+                try await client.channel.serverStreaming(SriovV1.Operator.watchNodeStates, req) { stream in
+                    var listed = !resume.isEmpty
+                    for try await event in stream {
+                        attempt = 0
+                        if !event.resourceVersion.isEmpty { resume = event.resourceVersion }
+                        // The BOOKMARK too: a change between the first check
+                        // and the watch's listing is seen by the check after it.
+                        if event.type == .bookmark {
+                            listed = true
+                            wake.yield()
+                        } else if listed {
+                            wake.yield()
+                        }
+                    }
+                }
+            } catch let e as RPCError where e.code == .outOfRange {
+                resume = ""
+                wake.yield()
+                continue
+            } catch {}
+            attempt += 1
+            do { try await Task.sleep(for: .milliseconds(min(10_000, 200 << min(attempt, 6)))) } catch { return }
         }
     }
 }

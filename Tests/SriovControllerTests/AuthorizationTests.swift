@@ -59,6 +59,7 @@ struct AuthorizationTests {
             call(Op.listRendered, SriovV1.ListRequest().serializedBytes(), reads),
             call(Op.watchRendered, SriovV1.WatchRequest().serializedBytes(), reads),
             call(Op.dryRunPolicy, dry.serializedBytes(), reads),
+            call(Op.getServerInfo, SriovV1.GetServerInfoRequest().serializedBytes(), reads),
             call(SriovV1.Agent.streamInventory, Objects.inventory("worker-0").serializedBytes(), [.node]),
             call(SriovV1.Agent.watchConfig, watch.serializedBytes(), [.node]),
             call(SriovV1.Agent.reportStatus, status.serializedBytes(), [.node]),

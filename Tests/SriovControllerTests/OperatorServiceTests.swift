@@ -1,4 +1,5 @@
 import Foundation
+import SriovAPI
 import SriovGRPC
 import SriovProto
 import Testing
@@ -163,6 +164,76 @@ struct OperatorServiceTests {
         get.name = "worker-1"
         #expect(await code { _ = try await view.unary(Op.getNodeState, get) } == .notFound)
         #expect(await code { _ = try await op.unary(Op.deleteNodeState, delNode) } == .notFound)
+    }
+
+    @Test func serverInfoNamesTheReleaseTheStoreAndTheCaller() async throws {
+        let c = try ControllerProcess()
+        try await c.start()
+        let op = try c.channel("operator-admin")
+        let view = try c.channel("viewer-view")
+        defer { op.close(); view.close() }
+        var apply = SriovV1.ApplyNetworkRequest()
+        apply.network = Objects.network("net-info")
+        let written = try await op.unary(Op.applyNetwork, apply)
+
+        let before = Int64(Date().timeIntervalSince1970)
+        let info = try await op.unary(Op.getServerInfo, SriovV1.GetServerInfoRequest())
+        #expect(info.version == SriovRelease.version && info.apiVersion == "sriovnetwork.openshift.io/v1")
+        #expect(info.store == "sqlite" && info.leader && info.replica.isEmpty)
+        // The store's revision, at least that of the write just made.
+        #expect((Int64(info.resourceVersion) ?? 0) >= (Int64(written.network.metadata.resourceVersion) ?? .max), "\(info.resourceVersion)")
+        #expect(info.startedAt.seconds > 0 && info.startedAt.seconds <= before)
+        #expect(info.callerIdentity == "spiffe://sriov.local/operator/admin" && info.callerRole == "operator")
+
+        let seen = try await view.unary(Op.getServerInfo, SriovV1.GetServerInfoRequest())
+        #expect(seen.callerIdentity == "spiffe://sriov.local/viewer/view" && seen.callerRole == "viewer")
+        #expect(seen.startedAt == info.startedAt)
+    }
+
+    @Test func nodeStatesNotReportedForTheGCThresholdAreDeletedUnlessTheirAgentIsConnected() async throws {
+        let c = try ControllerProcess(arguments: ["--last-seen-refresh", "1", "--node-state-gc-after", "3"])
+        try await c.start()
+        let op = try c.channel("operator-admin")
+        let gone = try c.channel("node-worker-0"), watching = try c.channel("node-worker-1")
+        defer { op.close(); gone.close(); watching.close() }
+        try await gone.sendInventory([Objects.inventory("worker-0")])
+        try await watching.sendInventory([Objects.inventory("worker-1")])
+        var apply = SriovV1.ApplyPolicyRequest()
+        apply.policy = Objects.policy("gc")
+        _ = try await op.unary(Op.applyPolicy, apply)
+
+        // worker-1's agent keeps its config stream open (and reports
+        // nothing); worker-0's agent is gone.
+        var req = SriovV1.WatchConfigRequest()
+        req.nodeName = "worker-1"
+        try await watching.serverStreaming(AgentRPC.watchConfig, req, timeout: .seconds(30)) { stream in
+            var it = stream.makeAsyncIterator()
+            _ = try #require(try await it.next())
+            var collected = false
+            for _ in 0..<200 where !collected {
+                try await Task.sleep(for: .milliseconds(50))
+                collected = c.log.contains("garbage-collected the node state")
+            }
+            #expect(collected, "\(c.log.suffix(2000))")
+            var get = SriovV1.GetRequest()
+            get.name = "worker-0"
+            let missing = await rpcError { _ = try await op.unary(Op.getNodeState, get) }
+            #expect(missing?.code == .notFound, "\(String(describing: missing))")
+            get.name = "worker-1"
+            let kept = try await op.unary(Op.getNodeState, get)
+            #expect(kept.metadata.name == "worker-1")
+        }
+        // Its device-plugin config went with it; the log names the node.
+        let rendered = try await op.unary(Op.listRendered, SriovV1.ListRequest())
+        #expect(!rendered.items.contains { $0.name.contains("worker-0") }, "\(rendered.items.map(\.name))")
+        let lines = c.log.split(separator: "\n").filter { $0.contains("garbage-collected") }
+        #expect(lines.count == 1 && lines[0].contains("worker-0"), "\(lines)")
+        // A collected node's agent that reports again recreates it.
+        try await gone.sendInventory([Objects.inventory("worker-0", sequence: 2)])
+        var get = SriovV1.GetRequest()
+        get.name = "worker-0"
+        let back = try await op.unary(Op.getNodeState, get)
+        #expect(back.metadata.generation >= 1)
     }
 
     @Test func listsArePagedAtOneRevision() async throws {

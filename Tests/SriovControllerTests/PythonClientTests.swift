@@ -14,7 +14,7 @@ struct PythonClientTests {
             RepoPaths.root.path + "/Tests/interop/operator_client.py", "127.0.0.1:\(c.port)", c.certs.directory,
         ], timeout: 90)
         #expect(r.status == 0, "\(r.output)")
-        #expect(r.stdout.contains("total 9"), "\(r.output)")
+        #expect(r.stdout.contains("total 10"), "\(r.output)")
         #expect(!r.stdout.contains("FAIL"), "\(r.output)")
     }
 }

@@ -97,14 +97,17 @@ struct ReplicaTests {
             let pushed3 = try #require(try await it.next())
             #expect(pushed3.generation == 4 && pushed3.spec.interfaces.first?.numVfs == 5)
         }
-        // Exactly one replica leads.
-        var leading: [Bool] = []
+        // Exactly one replica leads, as each says in GetServerInfo.
+        var infos: [SriovV1.ServerInfo] = []
         for _ in 0..<200 {
-            leading = [a, b].map { $0.log.contains("this replica leads") }
-            if leading.contains(true) { break }
+            infos = [try await opA.unary(Op.getServerInfo, SriovV1.GetServerInfoRequest()),
+                     try await opB.unary(Op.getServerInfo, SriovV1.GetServerInfoRequest())]
+            if infos.contains(where: \.leader) { break }
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(leading.filter { $0 }.count == 1, "\(leading)")
+        #expect(infos.filter(\.leader).count == 1, "\(infos.map(\.leader))")
+        #expect(infos.allSatisfy { $0.store == "etcd" && $0.replica.hasPrefix("127.0.0.1:") })
+        #expect(infos[0].replica != infos[1].replica)
         // The same generation whichever replica the agent asks.
         let onA = try await Self.currentConfig(a, node: "worker-0")
         let onB = try await Self.currentConfig(b, node: "worker-0")
@@ -197,6 +200,63 @@ struct ReplicaTests {
             let next = try #require(try await it.next())
             #expect(next.generation == first.generation + 1 && next.spec.interfaces.first?.numVfs == 2)
         }
+    }
+
+    @Test func onlyTheLeaderCollectsStaleNodeStatesEachOnceAndANewLeaderTakesOver() async throws {
+        let cluster = try await EtcdCluster(size: 1)
+        let prefix = Self.prefix()
+        let gc = ["--last-seen-refresh", "1", "--node-state-gc-after", "3"]
+        let a = try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix] + gc)
+        let b = try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix] + gc)
+        try await a.start()
+        try await b.start()
+        let opA = try a.channel("operator-admin"), opB = try b.channel("operator-admin")
+        defer { opA.close(); opB.close() }
+        for node in ["worker-0", "worker-1", "worker-2"] {
+            let ch = try a.channel("node-\(node)")
+            _ = try await ch.sendInventory([Objects.inventory(node)])
+            ch.close()
+        }
+        func remaining(_ op: GRPCChannel) async throws -> [String] {
+            try await op.unary(Op.listNodeStates, SriovV1.ListRequest()).items.map(\.metadata.name)
+        }
+        func collectedLines(_ c: ControllerProcess) -> [Substring] {
+            c.log.split(separator: "\n").filter { $0.contains("garbage-collected the node state") }
+        }
+        var left = try await remaining(opB)
+        for _ in 0..<300 where !left.isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+            left = try await remaining(opB)
+        }
+        #expect(left.isEmpty, "\(left)")
+        // Each node collected once, by the leader alone.
+        let infoA = try await opA.unary(Op.getServerInfo, SriovV1.GetServerInfoRequest())
+        let (leader, follower) = infoA.leader ? (a, b) : (b, a)
+        #expect(collectedLines(leader).count == 3, "\(collectedLines(leader))")
+        #expect(collectedLines(follower).isEmpty, "\(collectedLines(follower))")
+
+        // The leader dies; the other replica leads within the lease time and
+        // collects a node seen after that.
+        leader.stop(signal: SIGKILL)
+        let survivor = try follower.channel("operator-admin")
+        defer { survivor.close() }
+        var leads = false
+        for _ in 0..<300 where !leads {
+            leads = try await survivor.unary(Op.getServerInfo, SriovV1.GetServerInfoRequest()).leader
+            if !leads { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(leads)
+        let late = try follower.channel("node-worker-1")
+        _ = try await late.sendInventory([Objects.inventory("worker-1", sequence: 2)])
+        late.close()
+        left = try await remaining(survivor)
+        #expect(left == ["worker-1"])
+        for _ in 0..<300 where !left.isEmpty {
+            try await Task.sleep(for: .milliseconds(50))
+            left = try await remaining(survivor)
+        }
+        #expect(left.isEmpty, "\(left)")
+        #expect(collectedLines(follower).count == 1 && collectedLines(follower)[0].contains("worker-1"), "\(collectedLines(follower))")
     }
 
     @Test func oneEtcdMemberKilledKeepsEverythingWorking() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import SriovGRPC
 import SriovProto
+import SriovTestSupport
 import Testing
 
 /// The built `sriov-controller` binary: ready line, health over mTLS,
@@ -8,8 +9,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1)))
 struct ControllerExecutableTests {
     static var binary: String {
-        let debug = CertificateDirectory.repoRoot + "/.build/debug/sriov-controller"
-        return debug
+        RepoPaths.binary("sriov-controller")
     }
 
     /// The controller's log lines up to the one saying it is ready (it
@@ -142,6 +142,8 @@ struct ControllerExecutableTests {
         (["--threads", "0"], "--threads 0 is out of range; expected 1...256"),
         (["--log-level", "loud"], "--log-level loud is not one of"),
         (["--max-connection-age=-5"], "--max-connection-age -5 is out of range"),
+        (["--node-state-gc-after", "600"], "--node-state-gc-after 600 is out of range; expected 0 (never) or 900 (3 times --last-seen-refresh"),
+        (["--last-seen-refresh", "0"], "--last-seen-refresh 0 is out of range; expected 1 to 86400 seconds"),
         (["--trust-domain", "Sriov.Local"], "--trust-domain \"Sriov.Local\" is not a SPIFFE trust domain: the trust domain must be lower case"),
         (["--trust-domain", "sriov.local:8443"], "is not a SPIFFE trust domain: the trust domain has no port"),
     ])

@@ -17,6 +17,7 @@ struct DemoScriptTests {
             #expect(r.stdout.range(of: "\(node) +Succeeded +", options: .regularExpression) != nil, "\(node) in get -o wide")
         }
         #expect(r.stdout.contains("using the debug binaries in .build/debug"))
+        #expect(r.stdout.contains("Server Version: sriov-controller ") && r.stdout.contains("Authenticated As: spiffe://"), "\(r.output.prefix(4000))")
         #expect(r.stdout.contains("adapted to the simulated PCI address"))
         #expect(r.stdout.contains("kind: NetworkAttachmentDefinition") && r.stdout.contains("\"resourceName\": \"intel_nics_1\""))
         #expect(r.stdout.contains("stopping the controller and agents"))

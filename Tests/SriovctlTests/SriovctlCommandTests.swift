@@ -201,7 +201,8 @@ struct SriovctlCommandTests {
         let five = try String(contentsOfFile: Self.seed + "/policy.yaml", encoding: .utf8).replacingOccurrences(of: "numVfs: 4", with: "numVfs: 5")
         let applied = try Sriovctl.run(["apply", "-f", "-"], controller: c, stdin: five)
         #expect(applied.stdout == "sriovnetworknodepolicy/policy-1 configured\n", "\(applied.output)")
-        let waiter = try BackgroundSriovctl(["wait", "--for=sync", "nodestate/worker-0", "--timeout", "30s"], controller: c)
+        // --interval 10m: only the watch can end this wait in time.
+        let waiter = try BackgroundSriovctl(["wait", "--for=sync", "nodestate/worker-0", "--timeout", "30s", "--interval", "10m"], controller: c)
         try await Task.sleep(for: .milliseconds(300))
         try await c.reportStatus("worker-0", "Succeeded", pfs: pfs)
         #expect(waiter.waitForExit() == 0, "\(waiter.output)")
@@ -258,6 +259,17 @@ struct SriovctlCommandTests {
         #expect(v.status == 0, "\(v.output)")
         #expect(v.stdout.contains("Client Version: sriovctl ") && v.stdout.contains("Server: \(c.address)"))
         #expect(v.stdout.contains("Server Health: SERVING") && v.stdout.contains("sriov.v1.Operator") && v.stdout.contains("sriov.v1.Agent"), "\(v.output)")
+        #expect(v.stdout.contains("Server Version: sriov-controller \(SriovRelease.version) (API sriovnetwork.openshift.io/v1)\n"), "\(v.output)")
+        #expect(v.stdout.contains("Server Store: sqlite at revision ") && v.stdout.contains("; leader\n"), "\(v.output)")
+        #expect(v.stdout.contains("Authenticated As: spiffe://sriov.local/operator/"), "\(v.output)")
+        let json = try Sriovctl.run(["version", "-o", "json"], controller: c)
+        let parsed = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        let server = parsed?["server"] as? [String: Any]
+        #expect(json.status == 0 && server?["version"] as? String == SriovRelease.version && server?["store"] as? String == "sqlite", "\(json.output)")
+        #expect((server?["caller"] as? [String: Any])?["role"] as? String == "operator", "\(json.output)")
+        #expect((parsed?["clientVersion"] as? [String: Any])?["version"] as? String == SriovRelease.version)
+        let badOutput = try Sriovctl.run(["version", "-o", "yaml"], controller: c)
+        #expect(badOutput.status == 1 && badOutput.stderr.contains("not one of text, json"), "\(badOutput.output)")
         let client = try Sriovctl.run(["version", "--client"])
         #expect(client.status == 0 && !client.stdout.contains("Server"), "\(client.output)")
         for (shell, marker) in [("bash", "-F _sriovctl sriovctl"), ("zsh", "#compdef sriovctl"), ("fish", "complete -c 'sriovctl'")] {

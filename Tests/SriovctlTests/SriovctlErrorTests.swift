@@ -90,6 +90,8 @@ struct SriovctlErrorTests {
         #expect(read.status == 0, "\(read.output)")
         let delete = try Sriovctl.run(["delete", "nodestate", "worker-0"], controller: c, identity: "viewer-view")
         #expect(delete.status == 2 && delete.stderr.contains("PERMISSION_DENIED"), "\(delete.output)")
+        let version = try Sriovctl.run(["version"], controller: c, identity: "viewer-view")
+        #expect(version.status == 0 && version.stdout.contains("Authenticated As: spiffe://sriov.local/viewer/view (viewer)\n"), "\(version.output)")
     }
 
     @Test func aFlagWinsOverTheEnvironmentWhichWinsOverTheConfigFile() async throws {

@@ -146,6 +146,12 @@ def delete():
     expect(list(r.affected_nodes) == ["worker-0"], r)
 
 
+def server_info():
+    r = viewer.GetServerInfo(operator_pb2.GetServerInfoRequest(), timeout=10)
+    expect(r.api_version == "sriovnetwork.openshift.io/v1" and r.store == "sqlite" and r.leader, r)
+    expect(r.caller_role == "viewer" and r.caller_identity.endswith("/viewer/view") and r.started_at.seconds > 0, r)
+
+
 check("inventory", inventory)
 check("apply policy", apply_policy)
 check("stale apply is ABORTED", stale_apply)
@@ -155,5 +161,6 @@ check("get and list", get_and_list)
 check("node state and watch", node_state_and_watch)
 check("dry run conflict", dry_run)
 check("delete", delete)
+check("server info", server_info)
 print("total", checks, flush=True)
 sys.exit(1 if failures else 0)

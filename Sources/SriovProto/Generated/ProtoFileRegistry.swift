@@ -284,66 +284,72 @@ public enum ProtoFileRegistry {
                 """),
         ProtoFile(
             name: "sriov/v1/operator.proto",
-            dependencies: ["sriov/v1/policy.proto", "sriov/v1/network.proto", "sriov/v1/nodestate.proto"],
-            symbols: ["sriov.v1.ApplyNetworkRequest", "sriov.v1.ApplyNetworkResponse", "sriov.v1.ApplyPolicyRequest", "sriov.v1.ApplyPolicyResponse", "sriov.v1.DeleteRequest", "sriov.v1.DeleteResponse", "sriov.v1.DryRunPolicyRequest", "sriov.v1.DryRunPolicyResponse", "sriov.v1.GetRequest", "sriov.v1.InterfaceChange", "sriov.v1.ListNetworksResponse", "sriov.v1.ListNodeStatesResponse", "sriov.v1.ListPoliciesResponse", "sriov.v1.ListRenderedResponse", "sriov.v1.ListRequest", "sriov.v1.NodeChange", "sriov.v1.NodeStateEvent", "sriov.v1.NodeStateEvent.Type", "sriov.v1.Operator", "sriov.v1.Operator.ApplyNetwork", "sriov.v1.Operator.ApplyPolicy", "sriov.v1.Operator.DeleteNetwork", "sriov.v1.Operator.DeleteNodeState", "sriov.v1.Operator.DeletePolicy", "sriov.v1.Operator.DryRunPolicy", "sriov.v1.Operator.GetNetwork", "sriov.v1.Operator.GetNodeState", "sriov.v1.Operator.GetPolicy", "sriov.v1.Operator.ListNetworks", "sriov.v1.Operator.ListNodeStates", "sriov.v1.Operator.ListPolicies", "sriov.v1.Operator.ListRendered", "sriov.v1.Operator.WatchNodeStates", "sriov.v1.Operator.WatchRendered", "sriov.v1.PolicyConflict", "sriov.v1.RenderedEvent", "sriov.v1.RenderedObject", "sriov.v1.WatchRequest"],
+            dependencies: ["sriov/v1/policy.proto", "sriov/v1/network.proto", "sriov/v1/nodestate.proto", "google/protobuf/timestamp.proto"],
+            symbols: ["sriov.v1.ApplyNetworkRequest", "sriov.v1.ApplyNetworkResponse", "sriov.v1.ApplyPolicyRequest", "sriov.v1.ApplyPolicyResponse", "sriov.v1.DeleteRequest", "sriov.v1.DeleteResponse", "sriov.v1.DryRunPolicyRequest", "sriov.v1.DryRunPolicyResponse", "sriov.v1.GetRequest", "sriov.v1.GetServerInfoRequest", "sriov.v1.InterfaceChange", "sriov.v1.ListNetworksResponse", "sriov.v1.ListNodeStatesResponse", "sriov.v1.ListPoliciesResponse", "sriov.v1.ListRenderedResponse", "sriov.v1.ListRequest", "sriov.v1.NodeChange", "sriov.v1.NodeStateEvent", "sriov.v1.NodeStateEvent.Type", "sriov.v1.Operator", "sriov.v1.Operator.ApplyNetwork", "sriov.v1.Operator.ApplyPolicy", "sriov.v1.Operator.DeleteNetwork", "sriov.v1.Operator.DeleteNodeState", "sriov.v1.Operator.DeletePolicy", "sriov.v1.Operator.DryRunPolicy", "sriov.v1.Operator.GetNetwork", "sriov.v1.Operator.GetNodeState", "sriov.v1.Operator.GetPolicy", "sriov.v1.Operator.GetServerInfo", "sriov.v1.Operator.ListNetworks", "sriov.v1.Operator.ListNodeStates", "sriov.v1.Operator.ListPolicies", "sriov.v1.Operator.ListRendered", "sriov.v1.Operator.WatchNodeStates", "sriov.v1.Operator.WatchRendered", "sriov.v1.PolicyConflict", "sriov.v1.RenderedEvent", "sriov.v1.RenderedObject", "sriov.v1.ServerInfo", "sriov.v1.WatchRequest"],
             services: ["sriov.v1.Operator"],
             descriptorBase64: """
                 Chdzcmlvdi92MS9vcGVyYXRvci5wcm90bxIIc3Jpb3YudjEaFXNyaW92L3YxL3BvbGljeS5wcm90bxoWc3Jpb3YvdjEvbmV0d29y
-                ay5wcm90bxoYc3Jpb3YvdjEvbm9kZXN0YXRlLnByb3RvIooBChJBcHBseVBvbGljeVJlcXVlc3QSOAoGcG9saWN5GAEgASgLMiAu
-                c3Jpb3YudjEuU3Jpb3ZOZXR3b3JrTm9kZVBvbGljeVIGcG9saWN5EjoKGWV4cGVjdGVkX3Jlc291cmNlX3ZlcnNpb24YAiABKAlS
-                F2V4cGVjdGVkUmVzb3VyY2VWZXJzaW9uIpABChNBcHBseVBvbGljeVJlc3BvbnNlEjgKBnBvbGljeRgBIAEoCzIgLnNyaW92LnYx
-                LlNyaW92TmV0d29ya05vZGVQb2xpY3lSBnBvbGljeRIYCgdjcmVhdGVkGAIgASgIUgdjcmVhdGVkEiUKDmFmZmVjdGVkX25vZGVz
-                GAMgAygJUg1hZmZlY3RlZE5vZGVzIoMBChNBcHBseU5ldHdvcmtSZXF1ZXN0EjAKB25ldHdvcmsYASABKAsyFi5zcmlvdi52MS5T
-                cmlvdk5ldHdvcmtSB25ldHdvcmsSOgoZZXhwZWN0ZWRfcmVzb3VyY2VfdmVyc2lvbhgCIAEoCVIXZXhwZWN0ZWRSZXNvdXJjZVZl
-                cnNpb24iYgoUQXBwbHlOZXR3b3JrUmVzcG9uc2USMAoHbmV0d29yaxgBIAEoCzIWLnNyaW92LnYxLlNyaW92TmV0d29ya1IHbmV0
-                d29yaxIYCgdjcmVhdGVkGAIgASgIUgdjcmVhdGVkIj4KCkdldFJlcXVlc3QSHAoJbmFtZXNwYWNlGAEgASgJUgluYW1lc3BhY2US
-                EgoEbmFtZRgCIAEoCVIEbmFtZSKOAQoLTGlzdFJlcXVlc3QSHAoJbmFtZXNwYWNlGAEgASgJUgluYW1lc3BhY2USJQoObGFiZWxf
-                c2VsZWN0b3IYAiABKAlSDWxhYmVsU2VsZWN0b3ISGwoJcGFnZV9zaXplGAMgASgFUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAQg
-                ASgJUglwYWdlVG9rZW4ioQEKFExpc3RQb2xpY2llc1Jlc3BvbnNlEjYKBWl0ZW1zGAEgAygLMiAuc3Jpb3YudjEuU3Jpb3ZOZXR3
-                b3JrTm9kZVBvbGljeVIFaXRlbXMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuEikKEHJlc291cmNlX3Zl
-                cnNpb24YAyABKAlSD3Jlc291cmNlVmVyc2lvbiKXAQoUTGlzdE5ldHdvcmtzUmVzcG9uc2USLAoFaXRlbXMYASADKAsyFi5zcmlv
-                di52MS5Tcmlvdk5ldHdvcmtSBWl0ZW1zEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbhIpChByZXNvdXJj
-                ZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZlcnNpb24iogEKFkxpc3ROb2RlU3RhdGVzUmVzcG9uc2USNQoFaXRlbXMYASADKAsy
-                Hy5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlU3RhdGVSBWl0ZW1zEiYKD25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VU
-                b2tlbhIpChByZXNvdXJjZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZlcnNpb24ifQoNRGVsZXRlUmVxdWVzdBIcCgluYW1lc3Bh
-                Y2UYASABKAlSCW5hbWVzcGFjZRISCgRuYW1lGAIgASgJUgRuYW1lEjoKGWV4cGVjdGVkX3Jlc291cmNlX3ZlcnNpb24YAyABKAlS
-                F2V4cGVjdGVkUmVzb3VyY2VWZXJzaW9uIjcKDkRlbGV0ZVJlc3BvbnNlEiUKDmFmZmVjdGVkX25vZGVzGAEgAygJUg1hZmZlY3Rl
-                ZE5vZGVzImMKDFdhdGNoUmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1lEj8KHHJlc3VtZV9mcm9tX3Jlc291cmNlX3ZlcnNpb24Y
-                AiABKAlSGXJlc3VtZUZyb21SZXNvdXJjZVZlcnNpb24igAIKDk5vZGVTdGF0ZUV2ZW50EjEKBHR5cGUYASABKA4yHS5zcmlvdi52
-                MS5Ob2RlU3RhdGVFdmVudC5UeXBlUgR0eXBlEj4KCm5vZGVfc3RhdGUYAiABKAsyHy5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2Rl
-                U3RhdGVSCW5vZGVTdGF0ZRIpChByZXNvdXJjZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZlcnNpb24iUAoEVHlwZRIUChBUWVBF
-                X1VOU1BFQ0lGSUVEEAASCQoFQURERUQQARIMCghNT0RJRklFRBACEgsKB0RFTEVURUQQAxIMCghCT09LTUFSSxAEIk8KE0RyeVJ1
-                blBvbGljeVJlcXVlc3QSOAoGcG9saWN5GAEgASgLMiAuc3Jpb3YudjEuU3Jpb3ZOZXR3b3JrTm9kZVBvbGljeVIGcG9saWN5IooB
-                Cg9JbnRlcmZhY2VDaGFuZ2USHwoLcGNpX2FkZHJlc3MYASABKAlSCnBjaUFkZHJlc3MSKwoGYmVmb3JlGAIgASgLMhMuc3Jpb3Yu
-                djEuSW50ZXJmYWNlUgZiZWZvcmUSKQoFYWZ0ZXIYAyABKAsyEy5zcmlvdi52MS5JbnRlcmZhY2VSBWFmdGVyImQKCk5vZGVDaGFu
-                Z2USGwoJbm9kZV9uYW1lGAEgASgJUghub2RlTmFtZRI5CgppbnRlcmZhY2VzGAIgAygLMhkuc3Jpb3YudjEuSW50ZXJmYWNlQ2hh
-                bmdlUgppbnRlcmZhY2VzIrsBCg5Qb2xpY3lDb25mbGljdBIWCgZyZWFzb24YASABKAlSBnJlYXNvbhIWCgZwb2xpY3kYAiABKAlS
-                BnBvbGljeRIhCgxvdGhlcl9wb2xpY3kYAyABKAlSC290aGVyUG9saWN5EhsKCW5vZGVfbmFtZRgEIAEoCVIIbm9kZU5hbWUSHwoL
-                cGNpX2FkZHJlc3MYBSABKAlSCnBjaUFkZHJlc3MSGAoHbWVzc2FnZRgGIAEoCVIHbWVzc2FnZSKrAQoURHJ5UnVuUG9saWN5UmVz
-                cG9uc2USLgoHY2hhbmdlcxgBIAMoCzIULnNyaW92LnYxLk5vZGVDaGFuZ2VSB2NoYW5nZXMSNgoJY29uZmxpY3RzGAIgAygLMhgu
-                c3Jpb3YudjEuUG9saWN5Q29uZmxpY3RSCWNvbmZsaWN0cxIrChF2YWxpZGF0aW9uX2Vycm9ycxgDIAMoCVIQdmFsaWRhdGlvbkVy
-                cm9ycyLDAQoOUmVuZGVyZWRPYmplY3QSEgoEa2luZBgBIAEoCVIEa2luZBIcCgluYW1lc3BhY2UYAiABKAlSCW5hbWVzcGFjZRIS
-                CgRuYW1lGAMgASgJUgRuYW1lEhIKBGpzb24YBCABKAlSBGpzb24SFAoFZXJyb3IYBSABKAlSBWVycm9yEhYKBnNvdXJjZRgGIAEo
-                CVIGc291cmNlEikKEHJlc291cmNlX3ZlcnNpb24YByABKAlSD3Jlc291cmNlVmVyc2lvbiKZAQoUTGlzdFJlbmRlcmVkUmVzcG9u
-                c2USLgoFaXRlbXMYASADKAsyGC5zcmlvdi52MS5SZW5kZXJlZE9iamVjdFIFaXRlbXMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJ
-                Ug1uZXh0UGFnZVRva2VuEikKEHJlc291cmNlX3ZlcnNpb24YAyABKAlSD3Jlc291cmNlVmVyc2lvbiKfAQoNUmVuZGVyZWRFdmVu
-                dBIxCgR0eXBlGAEgASgOMh0uc3Jpb3YudjEuTm9kZVN0YXRlRXZlbnQuVHlwZVIEdHlwZRIwCgZvYmplY3QYAiABKAsyGC5zcmlv
-                di52MS5SZW5kZXJlZE9iamVjdFIGb2JqZWN0EikKEHJlc291cmNlX3ZlcnNpb24YAyABKAlSD3Jlc291cmNlVmVyc2lvbjK0CAoI
-                T3BlcmF0b3ISSgoLQXBwbHlQb2xpY3kSHC5zcmlvdi52MS5BcHBseVBvbGljeVJlcXVlc3QaHS5zcmlvdi52MS5BcHBseVBvbGlj
-                eVJlc3BvbnNlEkMKCUdldFBvbGljeRIULnNyaW92LnYxLkdldFJlcXVlc3QaIC5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlUG9s
-                aWN5EkUKDExpc3RQb2xpY2llcxIVLnNyaW92LnYxLkxpc3RSZXF1ZXN0Gh4uc3Jpb3YudjEuTGlzdFBvbGljaWVzUmVzcG9uc2US
-                QQoMRGVsZXRlUG9saWN5Ehcuc3Jpb3YudjEuRGVsZXRlUmVxdWVzdBoYLnNyaW92LnYxLkRlbGV0ZVJlc3BvbnNlEk0KDEFwcGx5
-                TmV0d29yaxIdLnNyaW92LnYxLkFwcGx5TmV0d29ya1JlcXVlc3QaHi5zcmlvdi52MS5BcHBseU5ldHdvcmtSZXNwb25zZRI6CgpH
-                ZXROZXR3b3JrEhQuc3Jpb3YudjEuR2V0UmVxdWVzdBoWLnNyaW92LnYxLlNyaW92TmV0d29yaxJFCgxMaXN0TmV0d29ya3MSFS5z
-                cmlvdi52MS5MaXN0UmVxdWVzdBoeLnNyaW92LnYxLkxpc3ROZXR3b3Jrc1Jlc3BvbnNlEkIKDURlbGV0ZU5ldHdvcmsSFy5zcmlv
-                di52MS5EZWxldGVSZXF1ZXN0Ghguc3Jpb3YudjEuRGVsZXRlUmVzcG9uc2USRQoMR2V0Tm9kZVN0YXRlEhQuc3Jpb3YudjEuR2V0
-                UmVxdWVzdBofLnNyaW92LnYxLlNyaW92TmV0d29ya05vZGVTdGF0ZRJJCg5MaXN0Tm9kZVN0YXRlcxIVLnNyaW92LnYxLkxpc3RS
-                ZXF1ZXN0GiAuc3Jpb3YudjEuTGlzdE5vZGVTdGF0ZXNSZXNwb25zZRJFCg9XYXRjaE5vZGVTdGF0ZXMSFi5zcmlvdi52MS5XYXRj
-                aFJlcXVlc3QaGC5zcmlvdi52MS5Ob2RlU3RhdGVFdmVudDABEkQKD0RlbGV0ZU5vZGVTdGF0ZRIXLnNyaW92LnYxLkRlbGV0ZVJl
-                cXVlc3QaGC5zcmlvdi52MS5EZWxldGVSZXNwb25zZRJFCgxMaXN0UmVuZGVyZWQSFS5zcmlvdi52MS5MaXN0UmVxdWVzdBoeLnNy
-                aW92LnYxLkxpc3RSZW5kZXJlZFJlc3BvbnNlEkIKDVdhdGNoUmVuZGVyZWQSFi5zcmlvdi52MS5XYXRjaFJlcXVlc3QaFy5zcmlv
-                di52MS5SZW5kZXJlZEV2ZW50MAESTQoMRHJ5UnVuUG9saWN5Eh0uc3Jpb3YudjEuRHJ5UnVuUG9saWN5UmVxdWVzdBoeLnNyaW92
-                LnYxLkRyeVJ1blBvbGljeVJlc3BvbnNlYgZwcm90bzM=
+                ay5wcm90bxoYc3Jpb3YvdjEvbm9kZXN0YXRlLnByb3RvGh9nb29nbGUvcHJvdG9idWYvdGltZXN0YW1wLnByb3RvIooBChJBcHBs
+                eVBvbGljeVJlcXVlc3QSOAoGcG9saWN5GAEgASgLMiAuc3Jpb3YudjEuU3Jpb3ZOZXR3b3JrTm9kZVBvbGljeVIGcG9saWN5EjoK
+                GWV4cGVjdGVkX3Jlc291cmNlX3ZlcnNpb24YAiABKAlSF2V4cGVjdGVkUmVzb3VyY2VWZXJzaW9uIpABChNBcHBseVBvbGljeVJl
+                c3BvbnNlEjgKBnBvbGljeRgBIAEoCzIgLnNyaW92LnYxLlNyaW92TmV0d29ya05vZGVQb2xpY3lSBnBvbGljeRIYCgdjcmVhdGVk
+                GAIgASgIUgdjcmVhdGVkEiUKDmFmZmVjdGVkX25vZGVzGAMgAygJUg1hZmZlY3RlZE5vZGVzIoMBChNBcHBseU5ldHdvcmtSZXF1
+                ZXN0EjAKB25ldHdvcmsYASABKAsyFi5zcmlvdi52MS5Tcmlvdk5ldHdvcmtSB25ldHdvcmsSOgoZZXhwZWN0ZWRfcmVzb3VyY2Vf
+                dmVyc2lvbhgCIAEoCVIXZXhwZWN0ZWRSZXNvdXJjZVZlcnNpb24iYgoUQXBwbHlOZXR3b3JrUmVzcG9uc2USMAoHbmV0d29yaxgB
+                IAEoCzIWLnNyaW92LnYxLlNyaW92TmV0d29ya1IHbmV0d29yaxIYCgdjcmVhdGVkGAIgASgIUgdjcmVhdGVkIj4KCkdldFJlcXVl
+                c3QSHAoJbmFtZXNwYWNlGAEgASgJUgluYW1lc3BhY2USEgoEbmFtZRgCIAEoCVIEbmFtZSKOAQoLTGlzdFJlcXVlc3QSHAoJbmFt
+                ZXNwYWNlGAEgASgJUgluYW1lc3BhY2USJQoObGFiZWxfc2VsZWN0b3IYAiABKAlSDWxhYmVsU2VsZWN0b3ISGwoJcGFnZV9zaXpl
+                GAMgASgFUghwYWdlU2l6ZRIdCgpwYWdlX3Rva2VuGAQgASgJUglwYWdlVG9rZW4ioQEKFExpc3RQb2xpY2llc1Jlc3BvbnNlEjYK
+                BWl0ZW1zGAEgAygLMiAuc3Jpb3YudjEuU3Jpb3ZOZXR3b3JrTm9kZVBvbGljeVIFaXRlbXMSJgoPbmV4dF9wYWdlX3Rva2VuGAIg
+                ASgJUg1uZXh0UGFnZVRva2VuEikKEHJlc291cmNlX3ZlcnNpb24YAyABKAlSD3Jlc291cmNlVmVyc2lvbiKXAQoUTGlzdE5ldHdv
+                cmtzUmVzcG9uc2USLAoFaXRlbXMYASADKAsyFi5zcmlvdi52MS5Tcmlvdk5ldHdvcmtSBWl0ZW1zEiYKD25leHRfcGFnZV90b2tl
+                bhgCIAEoCVINbmV4dFBhZ2VUb2tlbhIpChByZXNvdXJjZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZlcnNpb24iogEKFkxpc3RO
+                b2RlU3RhdGVzUmVzcG9uc2USNQoFaXRlbXMYASADKAsyHy5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlU3RhdGVSBWl0ZW1zEiYK
+                D25leHRfcGFnZV90b2tlbhgCIAEoCVINbmV4dFBhZ2VUb2tlbhIpChByZXNvdXJjZV92ZXJzaW9uGAMgASgJUg9yZXNvdXJjZVZl
+                cnNpb24ifQoNRGVsZXRlUmVxdWVzdBIcCgluYW1lc3BhY2UYASABKAlSCW5hbWVzcGFjZRISCgRuYW1lGAIgASgJUgRuYW1lEjoK
+                GWV4cGVjdGVkX3Jlc291cmNlX3ZlcnNpb24YAyABKAlSF2V4cGVjdGVkUmVzb3VyY2VWZXJzaW9uIjcKDkRlbGV0ZVJlc3BvbnNl
+                EiUKDmFmZmVjdGVkX25vZGVzGAEgAygJUg1hZmZlY3RlZE5vZGVzImMKDFdhdGNoUmVxdWVzdBISCgRuYW1lGAEgASgJUgRuYW1l
+                Ej8KHHJlc3VtZV9mcm9tX3Jlc291cmNlX3ZlcnNpb24YAiABKAlSGXJlc3VtZUZyb21SZXNvdXJjZVZlcnNpb24igAIKDk5vZGVT
+                dGF0ZUV2ZW50EjEKBHR5cGUYASABKA4yHS5zcmlvdi52MS5Ob2RlU3RhdGVFdmVudC5UeXBlUgR0eXBlEj4KCm5vZGVfc3RhdGUY
+                AiABKAsyHy5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlU3RhdGVSCW5vZGVTdGF0ZRIpChByZXNvdXJjZV92ZXJzaW9uGAMgASgJ
+                Ug9yZXNvdXJjZVZlcnNpb24iUAoEVHlwZRIUChBUWVBFX1VOU1BFQ0lGSUVEEAASCQoFQURERUQQARIMCghNT0RJRklFRBACEgsK
+                B0RFTEVURUQQAxIMCghCT09LTUFSSxAEIk8KE0RyeVJ1blBvbGljeVJlcXVlc3QSOAoGcG9saWN5GAEgASgLMiAuc3Jpb3YudjEu
+                U3Jpb3ZOZXR3b3JrTm9kZVBvbGljeVIGcG9saWN5IooBCg9JbnRlcmZhY2VDaGFuZ2USHwoLcGNpX2FkZHJlc3MYASABKAlSCnBj
+                aUFkZHJlc3MSKwoGYmVmb3JlGAIgASgLMhMuc3Jpb3YudjEuSW50ZXJmYWNlUgZiZWZvcmUSKQoFYWZ0ZXIYAyABKAsyEy5zcmlv
+                di52MS5JbnRlcmZhY2VSBWFmdGVyImQKCk5vZGVDaGFuZ2USGwoJbm9kZV9uYW1lGAEgASgJUghub2RlTmFtZRI5CgppbnRlcmZh
+                Y2VzGAIgAygLMhkuc3Jpb3YudjEuSW50ZXJmYWNlQ2hhbmdlUgppbnRlcmZhY2VzIrsBCg5Qb2xpY3lDb25mbGljdBIWCgZyZWFz
+                b24YASABKAlSBnJlYXNvbhIWCgZwb2xpY3kYAiABKAlSBnBvbGljeRIhCgxvdGhlcl9wb2xpY3kYAyABKAlSC290aGVyUG9saWN5
+                EhsKCW5vZGVfbmFtZRgEIAEoCVIIbm9kZU5hbWUSHwoLcGNpX2FkZHJlc3MYBSABKAlSCnBjaUFkZHJlc3MSGAoHbWVzc2FnZRgG
+                IAEoCVIHbWVzc2FnZSKrAQoURHJ5UnVuUG9saWN5UmVzcG9uc2USLgoHY2hhbmdlcxgBIAMoCzIULnNyaW92LnYxLk5vZGVDaGFu
+                Z2VSB2NoYW5nZXMSNgoJY29uZmxpY3RzGAIgAygLMhguc3Jpb3YudjEuUG9saWN5Q29uZmxpY3RSCWNvbmZsaWN0cxIrChF2YWxp
+                ZGF0aW9uX2Vycm9ycxgDIAMoCVIQdmFsaWRhdGlvbkVycm9ycyLDAQoOUmVuZGVyZWRPYmplY3QSEgoEa2luZBgBIAEoCVIEa2lu
+                ZBIcCgluYW1lc3BhY2UYAiABKAlSCW5hbWVzcGFjZRISCgRuYW1lGAMgASgJUgRuYW1lEhIKBGpzb24YBCABKAlSBGpzb24SFAoF
+                ZXJyb3IYBSABKAlSBWVycm9yEhYKBnNvdXJjZRgGIAEoCVIGc291cmNlEikKEHJlc291cmNlX3ZlcnNpb24YByABKAlSD3Jlc291
+                cmNlVmVyc2lvbiKZAQoUTGlzdFJlbmRlcmVkUmVzcG9uc2USLgoFaXRlbXMYASADKAsyGC5zcmlvdi52MS5SZW5kZXJlZE9iamVj
+                dFIFaXRlbXMSJgoPbmV4dF9wYWdlX3Rva2VuGAIgASgJUg1uZXh0UGFnZVRva2VuEikKEHJlc291cmNlX3ZlcnNpb24YAyABKAlS
+                D3Jlc291cmNlVmVyc2lvbiKfAQoNUmVuZGVyZWRFdmVudBIxCgR0eXBlGAEgASgOMh0uc3Jpb3YudjEuTm9kZVN0YXRlRXZlbnQu
+                VHlwZVIEdHlwZRIwCgZvYmplY3QYAiABKAsyGC5zcmlvdi52MS5SZW5kZXJlZE9iamVjdFIGb2JqZWN0EikKEHJlc291cmNlX3Zl
+                cnNpb24YAyABKAlSD3Jlc291cmNlVmVyc2lvbiIWChRHZXRTZXJ2ZXJJbmZvUmVxdWVzdCK/AgoKU2VydmVySW5mbxIYCgd2ZXJz
+                aW9uGAEgASgJUgd2ZXJzaW9uEh8KC2FwaV92ZXJzaW9uGAIgASgJUgphcGlWZXJzaW9uEhQKBXN0b3JlGAMgASgJUgVzdG9yZRIp
+                ChByZXNvdXJjZV92ZXJzaW9uGAQgASgJUg9yZXNvdXJjZVZlcnNpb24SFgoGbGVhZGVyGAUgASgIUgZsZWFkZXISGAoHcmVwbGlj
+                YRgGIAEoCVIHcmVwbGljYRI5CgpzdGFydGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcFIJc3RhcnRlZEF0
+                EicKD2NhbGxlcl9pZGVudGl0eRgIIAEoCVIOY2FsbGVySWRlbnRpdHkSHwoLY2FsbGVyX3JvbGUYCSABKAlSCmNhbGxlclJvbGUy
+                +wgKCE9wZXJhdG9yEkoKC0FwcGx5UG9saWN5Ehwuc3Jpb3YudjEuQXBwbHlQb2xpY3lSZXF1ZXN0Gh0uc3Jpb3YudjEuQXBwbHlQ
+                b2xpY3lSZXNwb25zZRJDCglHZXRQb2xpY3kSFC5zcmlvdi52MS5HZXRSZXF1ZXN0GiAuc3Jpb3YudjEuU3Jpb3ZOZXR3b3JrTm9k
+                ZVBvbGljeRJFCgxMaXN0UG9saWNpZXMSFS5zcmlvdi52MS5MaXN0UmVxdWVzdBoeLnNyaW92LnYxLkxpc3RQb2xpY2llc1Jlc3Bv
+                bnNlEkEKDERlbGV0ZVBvbGljeRIXLnNyaW92LnYxLkRlbGV0ZVJlcXVlc3QaGC5zcmlvdi52MS5EZWxldGVSZXNwb25zZRJNCgxB
+                cHBseU5ldHdvcmsSHS5zcmlvdi52MS5BcHBseU5ldHdvcmtSZXF1ZXN0Gh4uc3Jpb3YudjEuQXBwbHlOZXR3b3JrUmVzcG9uc2US
+                OgoKR2V0TmV0d29yaxIULnNyaW92LnYxLkdldFJlcXVlc3QaFi5zcmlvdi52MS5Tcmlvdk5ldHdvcmsSRQoMTGlzdE5ldHdvcmtz
+                EhUuc3Jpb3YudjEuTGlzdFJlcXVlc3QaHi5zcmlvdi52MS5MaXN0TmV0d29ya3NSZXNwb25zZRJCCg1EZWxldGVOZXR3b3JrEhcu
+                c3Jpb3YudjEuRGVsZXRlUmVxdWVzdBoYLnNyaW92LnYxLkRlbGV0ZVJlc3BvbnNlEkUKDEdldE5vZGVTdGF0ZRIULnNyaW92LnYx
+                LkdldFJlcXVlc3QaHy5zcmlvdi52MS5Tcmlvdk5ldHdvcmtOb2RlU3RhdGUSSQoOTGlzdE5vZGVTdGF0ZXMSFS5zcmlvdi52MS5M
+                aXN0UmVxdWVzdBogLnNyaW92LnYxLkxpc3ROb2RlU3RhdGVzUmVzcG9uc2USRQoPV2F0Y2hOb2RlU3RhdGVzEhYuc3Jpb3YudjEu
+                V2F0Y2hSZXF1ZXN0Ghguc3Jpb3YudjEuTm9kZVN0YXRlRXZlbnQwARJECg9EZWxldGVOb2RlU3RhdGUSFy5zcmlvdi52MS5EZWxl
+                dGVSZXF1ZXN0Ghguc3Jpb3YudjEuRGVsZXRlUmVzcG9uc2USRQoMTGlzdFJlbmRlcmVkEhUuc3Jpb3YudjEuTGlzdFJlcXVlc3Qa
+                Hi5zcmlvdi52MS5MaXN0UmVuZGVyZWRSZXNwb25zZRJCCg1XYXRjaFJlbmRlcmVkEhYuc3Jpb3YudjEuV2F0Y2hSZXF1ZXN0Ghcu
+                c3Jpb3YudjEuUmVuZGVyZWRFdmVudDABEk0KDERyeVJ1blBvbGljeRIdLnNyaW92LnYxLkRyeVJ1blBvbGljeVJlcXVlc3QaHi5z
+                cmlvdi52MS5EcnlSdW5Qb2xpY3lSZXNwb25zZRJFCg1HZXRTZXJ2ZXJJbmZvEh4uc3Jpb3YudjEuR2V0U2VydmVySW5mb1JlcXVl
+                c3QaFC5zcmlvdi52MS5TZXJ2ZXJJbmZvYgZwcm90bzM=
                 """),
     ]
 
@@ -408,6 +414,7 @@ public enum ProtoFileRegistry {
         "sriov.v1.DryRunPolicyRequest": SriovV1.DryRunPolicyRequest.self,
         "sriov.v1.DryRunPolicyResponse": SriovV1.DryRunPolicyResponse.self,
         "sriov.v1.GetRequest": SriovV1.GetRequest.self,
+        "sriov.v1.GetServerInfoRequest": SriovV1.GetServerInfoRequest.self,
         "sriov.v1.Interface": SriovV1.Interface.self,
         "sriov.v1.InterfaceChange": SriovV1.InterfaceChange.self,
         "sriov.v1.InterfaceExt": SriovV1.InterfaceExt.self,
@@ -426,6 +433,7 @@ public enum ProtoFileRegistry {
         "sriov.v1.PolicyConflict": SriovV1.PolicyConflict.self,
         "sriov.v1.RenderedEvent": SriovV1.RenderedEvent.self,
         "sriov.v1.RenderedObject": SriovV1.RenderedObject.self,
+        "sriov.v1.ServerInfo": SriovV1.ServerInfo.self,
         "sriov.v1.SriovNetwork": SriovV1.SriovNetwork.self,
         "sriov.v1.SriovNetworkNodePolicy": SriovV1.SriovNetworkNodePolicy.self,
         "sriov.v1.SriovNetworkNodePolicySpec": SriovV1.SriovNetworkNodePolicySpec.self,

@@ -325,6 +325,42 @@ extension SriovV1 {
 
         public init() {}
     }
+
+    public struct GetServerInfoRequest: ProtobufMessage {
+        public static let protoMessageName = "sriov.v1.GetServerInfoRequest"
+
+
+        public init() {}
+    }
+
+    public struct ServerInfo: ProtobufMessage {
+        public static let protoMessageName = "sriov.v1.ServerInfo"
+
+        /// The controller's release, e.g. "0.1.0".
+        public var version: String = ""
+        /// The API group and version of the objects it serves:
+        /// "sriovnetwork.openshift.io/v1".
+        public var apiVersion: String = ""
+        /// The store backend: "sqlite" or "etcd".
+        public var store: String = ""
+        /// The store revision when the call was answered.
+        public var resourceVersion: String = ""
+        /// Whether this replica holds the leader lease (always true with sqlite, a
+        /// single replica). Every replica serves reads and writes; leader-only
+        /// background work runs on the leader.
+        public var leader: Bool = false
+        /// The replica's name in the leader election (host:port-pid); empty with
+        /// sqlite.
+        public var replica: String = ""
+        /// When this controller process started.
+        public var startedAt: GoogleProtobuf.Timestamp = GoogleProtobuf.Timestamp()
+        /// The caller's SPIFFE ID from its client certificate, and the role that
+        /// gives: "operator" or "viewer".
+        public var callerIdentity: String = ""
+        public var callerRole: String = ""
+
+        public init() {}
+    }
 }
 
 extension SriovV1.ApplyPolicyRequest: ProtobufCConvertible {
@@ -774,6 +810,53 @@ extension SriovV1.RenderedEvent: ProtobufCConvertible {
     }
 }
 
+extension SriovV1.GetServerInfoRequest: ProtobufCConvertible {
+    public typealias CMessage = Sriov__V1__GetServerInfoRequest
+    public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { CSriovProto_descriptor_sriov__v1__get_server_info_request() }
+
+    public init(_cMessage p: UnsafePointer<Sriov__V1__GetServerInfoRequest>) throws {
+        self.init()
+    }
+
+    public func _cMessage(in arena: ProtobufCArena) -> UnsafeMutablePointer<Sriov__V1__GetServerInfoRequest> {
+        let p = arena.message(Sriov__V1__GetServerInfoRequest.self, Self._cDescriptor)
+        return p
+    }
+}
+
+extension SriovV1.ServerInfo: ProtobufCConvertible {
+    public typealias CMessage = Sriov__V1__ServerInfo
+    public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { CSriovProto_descriptor_sriov__v1__server_info() }
+
+    public init(_cMessage p: UnsafePointer<Sriov__V1__ServerInfo>) throws {
+        self.init()
+        let m = p.pointee
+        self.version = try ProtobufCBridge.string(m.version)
+        self.apiVersion = try ProtobufCBridge.string(m.api_version)
+        self.store = try ProtobufCBridge.string(m.store)
+        self.resourceVersion = try ProtobufCBridge.string(m.resource_version)
+        self.leader = (m.leader != 0)
+        self.replica = try ProtobufCBridge.string(m.replica)
+        if let v = m.started_at { self.startedAt = try GoogleProtobuf.Timestamp(_cMessage: v) }
+        self.callerIdentity = try ProtobufCBridge.string(m.caller_identity)
+        self.callerRole = try ProtobufCBridge.string(m.caller_role)
+    }
+
+    public func _cMessage(in arena: ProtobufCArena) -> UnsafeMutablePointer<Sriov__V1__ServerInfo> {
+        let p = arena.message(Sriov__V1__ServerInfo.self, Self._cDescriptor)
+        p.pointee.version = arena.string(self.version)
+        p.pointee.api_version = arena.string(self.apiVersion)
+        p.pointee.store = arena.string(self.store)
+        p.pointee.resource_version = arena.string(self.resourceVersion)
+        p.pointee.leader = (self.leader ? 1 : 0)
+        p.pointee.replica = arena.string(self.replica)
+        if self.startedAt != GoogleProtobuf.Timestamp() { p.pointee.started_at = self.startedAt._cMessage(in: arena) }
+        p.pointee.caller_identity = arena.string(self.callerIdentity)
+        p.pointee.caller_role = arena.string(self.callerRole)
+        return p
+    }
+}
+
 extension SriovV1 {
     public enum Operator {
         /// The service's fully-qualified name.
@@ -809,7 +892,11 @@ extension SriovV1 {
         public static let watchRendered = MethodDescriptor<SriovV1.WatchRequest, SriovV1.RenderedEvent>(service: serviceName, method: "WatchRendered", kind: .serverStreaming)
         /// What a candidate policy would change on which nodes; stores nothing.
         public static let dryRunPolicy = MethodDescriptor<SriovV1.DryRunPolicyRequest, SriovV1.DryRunPolicyResponse>(service: serviceName, method: "DryRunPolicy", kind: .unary)
+        /// What this controller is (version, API, store, whether it leads) and who
+        /// the caller is as it sees them. Operators and viewers; `sriovctl version`
+        /// prints it.
+        public static let getServerInfo = MethodDescriptor<SriovV1.GetServerInfoRequest, SriovV1.ServerInfo>(service: serviceName, method: "GetServerInfo", kind: .unary)
         /// Every method of the service, in declaration order.
-        public static let methods: [any MethodDescribing] = [applyPolicy, getPolicy, listPolicies, deletePolicy, applyNetwork, getNetwork, listNetworks, deleteNetwork, getNodeState, listNodeStates, watchNodeStates, deleteNodeState, listRendered, watchRendered, dryRunPolicy]
+        public static let methods: [any MethodDescribing] = [applyPolicy, getPolicy, listPolicies, deletePolicy, applyNetwork, getNetwork, listNetworks, deleteNetwork, getNodeState, listNodeStates, watchNodeStates, deleteNodeState, listRendered, watchRendered, dryRunPolicy, getServerInfo]
     }
 }

@@ -952,6 +952,96 @@ void   sriov__v1__rendered_event__free_unpacked
   assert(message->base.descriptor == &sriov__v1__rendered_event__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   sriov__v1__get_server_info_request__init
+                     (Sriov__V1__GetServerInfoRequest         *message)
+{
+  static const Sriov__V1__GetServerInfoRequest init_value = SRIOV__V1__GET_SERVER_INFO_REQUEST__INIT;
+  *message = init_value;
+}
+size_t sriov__v1__get_server_info_request__get_packed_size
+                     (const Sriov__V1__GetServerInfoRequest *message)
+{
+  assert(message->base.descriptor == &sriov__v1__get_server_info_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sriov__v1__get_server_info_request__pack
+                     (const Sriov__V1__GetServerInfoRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sriov__v1__get_server_info_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sriov__v1__get_server_info_request__pack_to_buffer
+                     (const Sriov__V1__GetServerInfoRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sriov__v1__get_server_info_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sriov__V1__GetServerInfoRequest *
+       sriov__v1__get_server_info_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sriov__V1__GetServerInfoRequest *)
+     protobuf_c_message_unpack (&sriov__v1__get_server_info_request__descriptor,
+                                allocator, len, data);
+}
+void   sriov__v1__get_server_info_request__free_unpacked
+                     (Sriov__V1__GetServerInfoRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sriov__v1__get_server_info_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   sriov__v1__server_info__init
+                     (Sriov__V1__ServerInfo         *message)
+{
+  static const Sriov__V1__ServerInfo init_value = SRIOV__V1__SERVER_INFO__INIT;
+  *message = init_value;
+}
+size_t sriov__v1__server_info__get_packed_size
+                     (const Sriov__V1__ServerInfo *message)
+{
+  assert(message->base.descriptor == &sriov__v1__server_info__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t sriov__v1__server_info__pack
+                     (const Sriov__V1__ServerInfo *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &sriov__v1__server_info__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t sriov__v1__server_info__pack_to_buffer
+                     (const Sriov__V1__ServerInfo *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &sriov__v1__server_info__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Sriov__V1__ServerInfo *
+       sriov__v1__server_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Sriov__V1__ServerInfo *)
+     protobuf_c_message_unpack (&sriov__v1__server_info__descriptor,
+                                allocator, len, data);
+}
+void   sriov__v1__server_info__free_unpacked
+                     (Sriov__V1__ServerInfo *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &sriov__v1__server_info__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor sriov__v1__apply_policy_request__field_descriptors[2] =
 {
   {
@@ -2304,7 +2394,167 @@ const ProtobufCMessageDescriptor sriov__v1__rendered_event__descriptor =
   (ProtobufCMessageInit) sriov__v1__rendered_event__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor sriov__v1__operator__method_descriptors[15] =
+#define sriov__v1__get_server_info_request__field_descriptors NULL
+#define sriov__v1__get_server_info_request__field_indices_by_name NULL
+#define sriov__v1__get_server_info_request__number_ranges NULL
+const ProtobufCMessageDescriptor sriov__v1__get_server_info_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sriov.v1.GetServerInfoRequest",
+  "GetServerInfoRequest",
+  "Sriov__V1__GetServerInfoRequest",
+  "sriov.v1",
+  sizeof(Sriov__V1__GetServerInfoRequest),
+  0,
+  sriov__v1__get_server_info_request__field_descriptors,
+  sriov__v1__get_server_info_request__field_indices_by_name,
+  0,  sriov__v1__get_server_info_request__number_ranges,
+  (ProtobufCMessageInit) sriov__v1__get_server_info_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor sriov__v1__server_info__field_descriptors[9] =
+{
+  {
+    "version",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ServerInfo, version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "api_version",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ServerInfo, api_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "store",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ServerInfo, store),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resource_version",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ServerInfo, resource_version),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "leader",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ServerInfo, leader),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "replica",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ServerInfo, replica),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "started_at",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ServerInfo, started_at),
+    &google__protobuf__timestamp__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "caller_identity",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ServerInfo, caller_identity),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "caller_role",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Sriov__V1__ServerInfo, caller_role),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned sriov__v1__server_info__field_indices_by_name[] = {
+  1,   /* field[1] = api_version */
+  7,   /* field[7] = caller_identity */
+  8,   /* field[8] = caller_role */
+  4,   /* field[4] = leader */
+  5,   /* field[5] = replica */
+  3,   /* field[3] = resource_version */
+  6,   /* field[6] = started_at */
+  2,   /* field[2] = store */
+  0,   /* field[0] = version */
+};
+static const ProtobufCIntRange sriov__v1__server_info__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 9 }
+};
+const ProtobufCMessageDescriptor sriov__v1__server_info__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "sriov.v1.ServerInfo",
+  "ServerInfo",
+  "Sriov__V1__ServerInfo",
+  "sriov.v1",
+  sizeof(Sriov__V1__ServerInfo),
+  9,
+  sriov__v1__server_info__field_descriptors,
+  sriov__v1__server_info__field_indices_by_name,
+  1,  sriov__v1__server_info__number_ranges,
+  (ProtobufCMessageInit) sriov__v1__server_info__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCMethodDescriptor sriov__v1__operator__method_descriptors[16] =
 {
   { "ApplyPolicy", &sriov__v1__apply_policy_request__descriptor, &sriov__v1__apply_policy_response__descriptor },
   { "GetPolicy", &sriov__v1__get_request__descriptor, &sriov__v1__sriov_network_node_policy__descriptor },
@@ -2321,6 +2571,7 @@ static const ProtobufCMethodDescriptor sriov__v1__operator__method_descriptors[1
   { "ListRendered", &sriov__v1__list_request__descriptor, &sriov__v1__list_rendered_response__descriptor },
   { "WatchRendered", &sriov__v1__watch_request__descriptor, &sriov__v1__rendered_event__descriptor },
   { "DryRunPolicy", &sriov__v1__dry_run_policy_request__descriptor, &sriov__v1__dry_run_policy_response__descriptor },
+  { "GetServerInfo", &sriov__v1__get_server_info_request__descriptor, &sriov__v1__server_info__descriptor },
 };
 const unsigned sriov__v1__operator__method_indices_by_name[] = {
   4,        /* ApplyNetwork */
@@ -2332,6 +2583,7 @@ const unsigned sriov__v1__operator__method_indices_by_name[] = {
   5,        /* GetNetwork */
   8,        /* GetNodeState */
   1,        /* GetPolicy */
+  15,        /* GetServerInfo */
   6,        /* ListNetworks */
   9,        /* ListNodeStates */
   2,        /* ListPolicies */
@@ -2346,7 +2598,7 @@ const ProtobufCServiceDescriptor sriov__v1__operator__descriptor =
   "Operator",
   "Sriov__V1__Operator",
   "sriov.v1",
-  15,
+  16,
   sriov__v1__operator__method_descriptors,
   sriov__v1__operator__method_indices_by_name
 };
@@ -2469,6 +2721,14 @@ void sriov__v1__operator__dry_run_policy(ProtobufCService *service,
 {
   assert(service->descriptor == &sriov__v1__operator__descriptor);
   service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void sriov__v1__operator__get_server_info(ProtobufCService *service,
+                                          const Sriov__V1__GetServerInfoRequest *input,
+                                          Sriov__V1__ServerInfo_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &sriov__v1__operator__descriptor);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void sriov__v1__operator__init (Sriov__V1__Operator_Service *service,
                                 Sriov__V1__Operator_ServiceDestroy destroy)

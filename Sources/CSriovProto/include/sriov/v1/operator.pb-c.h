@@ -17,6 +17,7 @@ PROTOBUF_C__BEGIN_DECLS
 #include "sriov/v1/policy.pb-c.h"
 #include "sriov/v1/network.pb-c.h"
 #include "sriov/v1/nodestate.pb-c.h"
+#include "google/protobuf/timestamp.pb-c.h"
 
 typedef struct Sriov__V1__ApplyPolicyRequest Sriov__V1__ApplyPolicyRequest;
 typedef struct Sriov__V1__ApplyPolicyResponse Sriov__V1__ApplyPolicyResponse;
@@ -39,6 +40,8 @@ typedef struct Sriov__V1__DryRunPolicyResponse Sriov__V1__DryRunPolicyResponse;
 typedef struct Sriov__V1__RenderedObject Sriov__V1__RenderedObject;
 typedef struct Sriov__V1__ListRenderedResponse Sriov__V1__ListRenderedResponse;
 typedef struct Sriov__V1__RenderedEvent Sriov__V1__RenderedEvent;
+typedef struct Sriov__V1__GetServerInfoRequest Sriov__V1__GetServerInfoRequest;
+typedef struct Sriov__V1__ServerInfo Sriov__V1__ServerInfo;
 
 
 /* --- enums --- */
@@ -522,6 +525,62 @@ struct  Sriov__V1__RenderedEvent
     , SRIOV__V1__NODE_STATE_EVENT__TYPE__TYPE_UNSPECIFIED, NULL, (char *)protobuf_c_empty_string }
 
 
+struct  Sriov__V1__GetServerInfoRequest
+{
+  ProtobufCMessage base;
+};
+#define SRIOV__V1__GET_SERVER_INFO_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sriov__v1__get_server_info_request__descriptor) \
+     }
+
+
+struct  Sriov__V1__ServerInfo
+{
+  ProtobufCMessage base;
+  /*
+   * The controller's release, e.g. "0.1.0".
+   */
+  char *version;
+  /*
+   * The API group and version of the objects it serves:
+   * "sriovnetwork.openshift.io/v1".
+   */
+  char *api_version;
+  /*
+   * The store backend: "sqlite" or "etcd".
+   */
+  char *store;
+  /*
+   * The store revision when the call was answered.
+   */
+  char *resource_version;
+  /*
+   * Whether this replica holds the leader lease (always true with sqlite, a
+   * single replica). Every replica serves reads and writes; leader-only
+   * background work runs on the leader.
+   */
+  protobuf_c_boolean leader;
+  /*
+   * The replica's name in the leader election (host:port-pid); empty with
+   * sqlite.
+   */
+  char *replica;
+  /*
+   * When this controller process started.
+   */
+  Google__Protobuf__Timestamp *started_at;
+  /*
+   * The caller's SPIFFE ID from its client certificate, and the role that
+   * gives: "operator" or "viewer".
+   */
+  char *caller_identity;
+  char *caller_role;
+};
+#define SRIOV__V1__SERVER_INFO__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&sriov__v1__server_info__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
 /* Sriov__V1__ApplyPolicyRequest methods */
 void   sriov__v1__apply_policy_request__init
                      (Sriov__V1__ApplyPolicyRequest         *message);
@@ -921,6 +980,44 @@ Sriov__V1__RenderedEvent *
 void   sriov__v1__rendered_event__free_unpacked
                      (Sriov__V1__RenderedEvent *message,
                       ProtobufCAllocator *allocator);
+/* Sriov__V1__GetServerInfoRequest methods */
+void   sriov__v1__get_server_info_request__init
+                     (Sriov__V1__GetServerInfoRequest         *message);
+size_t sriov__v1__get_server_info_request__get_packed_size
+                     (const Sriov__V1__GetServerInfoRequest   *message);
+size_t sriov__v1__get_server_info_request__pack
+                     (const Sriov__V1__GetServerInfoRequest   *message,
+                      uint8_t             *out);
+size_t sriov__v1__get_server_info_request__pack_to_buffer
+                     (const Sriov__V1__GetServerInfoRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Sriov__V1__GetServerInfoRequest *
+       sriov__v1__get_server_info_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sriov__v1__get_server_info_request__free_unpacked
+                     (Sriov__V1__GetServerInfoRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Sriov__V1__ServerInfo methods */
+void   sriov__v1__server_info__init
+                     (Sriov__V1__ServerInfo         *message);
+size_t sriov__v1__server_info__get_packed_size
+                     (const Sriov__V1__ServerInfo   *message);
+size_t sriov__v1__server_info__pack
+                     (const Sriov__V1__ServerInfo   *message,
+                      uint8_t             *out);
+size_t sriov__v1__server_info__pack_to_buffer
+                     (const Sriov__V1__ServerInfo   *message,
+                      ProtobufCBuffer     *buffer);
+Sriov__V1__ServerInfo *
+       sriov__v1__server_info__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   sriov__v1__server_info__free_unpacked
+                     (Sriov__V1__ServerInfo *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Sriov__V1__ApplyPolicyRequest_Closure)
@@ -985,6 +1082,12 @@ typedef void (*Sriov__V1__ListRenderedResponse_Closure)
                   void *closure_data);
 typedef void (*Sriov__V1__RenderedEvent_Closure)
                  (const Sriov__V1__RenderedEvent *message,
+                  void *closure_data);
+typedef void (*Sriov__V1__GetServerInfoRequest_Closure)
+                 (const Sriov__V1__GetServerInfoRequest *message,
+                  void *closure_data);
+typedef void (*Sriov__V1__ServerInfo_Closure)
+                 (const Sriov__V1__ServerInfo *message,
                   void *closure_data);
 
 /* --- services --- */
@@ -1053,6 +1156,10 @@ struct Sriov__V1__Operator_Service
                          const Sriov__V1__DryRunPolicyRequest *input,
                          Sriov__V1__DryRunPolicyResponse_Closure closure,
                          void *closure_data);
+  void (*get_server_info)(Sriov__V1__Operator_Service *service,
+                          const Sriov__V1__GetServerInfoRequest *input,
+                          Sriov__V1__ServerInfo_Closure closure,
+                          void *closure_data);
 };
 typedef void (*Sriov__V1__Operator_ServiceDestroy)(Sriov__V1__Operator_Service *);
 void sriov__v1__operator__init (Sriov__V1__Operator_Service *service,
@@ -1075,7 +1182,8 @@ void sriov__v1__operator__init (Sriov__V1__Operator_Service *service,
       function_prefix__ ## delete_node_state,\
       function_prefix__ ## list_rendered,\
       function_prefix__ ## watch_rendered,\
-      function_prefix__ ## dry_run_policy  }
+      function_prefix__ ## dry_run_policy,\
+      function_prefix__ ## get_server_info  }
 void sriov__v1__operator__apply_policy(ProtobufCService *service,
                                        const Sriov__V1__ApplyPolicyRequest *input,
                                        Sriov__V1__ApplyPolicyResponse_Closure closure,
@@ -1136,6 +1244,10 @@ void sriov__v1__operator__dry_run_policy(ProtobufCService *service,
                                          const Sriov__V1__DryRunPolicyRequest *input,
                                          Sriov__V1__DryRunPolicyResponse_Closure closure,
                                          void *closure_data);
+void sriov__v1__operator__get_server_info(ProtobufCService *service,
+                                          const Sriov__V1__GetServerInfoRequest *input,
+                                          Sriov__V1__ServerInfo_Closure closure,
+                                          void *closure_data);
 
 /* --- descriptors --- */
 
@@ -1161,6 +1273,8 @@ extern const ProtobufCMessageDescriptor sriov__v1__dry_run_policy_response__desc
 extern const ProtobufCMessageDescriptor sriov__v1__rendered_object__descriptor;
 extern const ProtobufCMessageDescriptor sriov__v1__list_rendered_response__descriptor;
 extern const ProtobufCMessageDescriptor sriov__v1__rendered_event__descriptor;
+extern const ProtobufCMessageDescriptor sriov__v1__get_server_info_request__descriptor;
+extern const ProtobufCMessageDescriptor sriov__v1__server_info__descriptor;
 extern const ProtobufCServiceDescriptor sriov__v1__operator__descriptor;
 
 PROTOBUF_C__END_DECLS
