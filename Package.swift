@@ -200,7 +200,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovGRPCTests",
-            dependencies: ["SriovGRPC", "SriovProto", "SriovTestSupport"],
+            dependencies: ["SriovGRPC", "SriovProto", "SriovTestSupport", "COpenSSL"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovStoreTests", dependencies: ["SriovStore", "SriovStoreEtcd", "SriovTestSupport"],

@@ -6,8 +6,9 @@ import Testing
 /// HTTP/2 conformance of the server, section by section of RFC 9113 (HTTP/2)
 /// and RFC 7541 (HPACK), in the manner of the h2spec tool (whose case
 /// numbers, from RFC 7540, are given where they differ): a raw frame client
-/// sends each case's frames over h2c to a loopback server with the health
-/// service, and the answer must be the one the RFC requires.
+/// sends each case's frames over h2c and over mutual TLS (ALPN h2) to a
+/// loopback server with the health service, and the answer must be the one
+/// the RFC requires on both.
 ///
 /// Where nghttp2 deliberately differs from the RFC the case pins nghttp2's
 /// behaviour and says so (README: HTTP/2 conformance).
@@ -374,15 +375,27 @@ struct HTTP2ConformanceTests {
         },
     ]
 
-    @Test(arguments: cases)
-    func conformance(_ testCase: Case) async throws {
-        let harness = try LoopbackHarness(routes: HealthService().routes, plaintext: true)
+    /// The two ways a client speaks HTTP/2 to the server.
+    enum Transport: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        /// Cleartext with prior knowledge.
+        case h2c
+        /// TLS with ALPN h2 and a client certificate (mutual TLS), as agents
+        /// and operators' tools connect.
+        case tls
+
+        var testDescription: String { rawValue }
+    }
+
+    @Test(arguments: cases, Transport.allCases)
+    func conformance(_ testCase: Case, over transport: Transport) async throws {
+        let harness = try LoopbackHarness(routes: HealthService().routes, plaintext: transport == .h2c)
         do {
-            let client = try C(port: harness.port)
+            let client = try C(port: harness.port, tls: transport == .tls ? harness.certs : nil)
+            #expect(client.isTLS == (transport == .tls))
             if testCase.handshake { try client.handshake() }
             try testCase.steps(client)
             let verdict = Self.verify(testCase.expect, client)
-            #expect(verdict == nil, "\(testCase.section) \(testCase.name): expected \(testCase.expect); \(verdict ?? "")")
+            #expect(verdict == nil, "\(testCase.section) \(testCase.name) over \(transport): expected \(testCase.expect); \(verdict ?? "")")
         } catch {
             await harness.stop()
             throw error

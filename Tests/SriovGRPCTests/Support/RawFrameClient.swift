@@ -1,9 +1,13 @@
+import COpenSSL
 import Foundation
 import Glibc
+import SriovTestSupport
 
 /// A raw HTTP/2 client for conformance tests: writes frames byte for byte,
-/// however wrong, and reads the server's frames back. Plaintext (h2c) over
-/// TCP to a loopback server; every read is bounded by a timeout.
+/// however wrong, and reads the server's frames back. Plaintext (h2c), or TLS
+/// with ALPN `h2` and a client certificate (OpenSSL directly, so that nothing
+/// of the runtime's own TLS layer is between the frames and the server),
+/// over TCP to a loopback server; every read is bounded by a timeout.
 final class RawFrameClient {
     /// One frame as received.
     struct Frame: CustomStringConvertible {
@@ -41,11 +45,16 @@ final class RawFrameClient {
     static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
 
     let fd: Int32
+    /// The TLS connection, nil for h2c.
+    private var ssl: OpaquePointer?
+    private var sslContext: OpaquePointer?
     private var buffer: [UInt8] = []
     /// Everything received so far, for failure messages.
     private(set) var received: [Frame] = []
 
-    init(port: Int) throws {
+    /// Connects to `port` on 127.0.0.1; with `tls`, completes a TLS
+    /// handshake presenting `identity` and checks that the server chose h2.
+    init(port: Int, tls certs: CertificateDirectory? = nil, identity: String = "node-n1") throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -60,16 +69,58 @@ final class RawFrameClient {
         }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        if let certs { try startTLS(certs, identity: identity) }
     }
 
-    deinit { close(fd) }
+    private func startTLS(_ certs: CertificateDirectory, identity: String) throws {
+        signal(SIGPIPE, SIG_IGN)  // SSL_write to a closed peer
+        guard let ctx = SSL_CTX_new(TLS_client_method()) else { throw RawFrameError(message: "SSL_CTX_new failed") }
+        sslContext = ctx
+        guard SSL_CTX_use_certificate_chain_file(ctx, certs.path("\(identity).crt")) == 1,
+              SSL_CTX_use_PrivateKey_file(ctx, certs.path("\(identity).key"), SSL_FILETYPE_PEM) == 1,
+              SSL_CTX_load_verify_locations(ctx, certs.path("ca.crt"), nil) == 1 else {
+            throw RawFrameError(message: "cannot load the client certificate \(identity) or the CA from \(certs.directory)")
+        }
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nil)
+        // Reads return after a record that carries no application data (a
+        // TLS 1.3 session ticket) instead of blocking for the next one, so
+        // every read stays bounded by next(timeout:).
+        _ = SSL_CTX_ctrl(ctx, SSL_CTRL_CLEAR_MODE, Int(SSL_MODE_AUTO_RETRY), nil)
+        let alpn: [UInt8] = [2, 0x68, 0x32]  // "h2"
+        guard SSL_CTX_set_alpn_protos(ctx, alpn, UInt32(alpn.count)) == 0, let connection = SSL_new(ctx) else {
+            throw RawFrameError(message: "cannot set up the TLS connection")
+        }
+        ssl = connection
+        SSL_set_fd(connection, fd)
+        guard SSL_connect(connection) == 1 else {
+            throw RawFrameError(message: "TLS handshake failed: \(String(cString: ERR_error_string(ERR_get_error(), nil)))")
+        }
+        var selected: UnsafePointer<UInt8>?
+        var length: UInt32 = 0
+        SSL_get0_alpn_selected(connection, &selected, &length)
+        guard let selected, length == 2, selected[0] == 0x68, selected[1] == 0x32 else {
+            throw RawFrameError(message: "the server did not select ALPN h2")
+        }
+    }
+
+    /// Whether the frames go over TLS.
+    var isTLS: Bool { ssl != nil }
+
+    deinit {
+        if let ssl { SSL_free(ssl) }
+        if let sslContext { SSL_CTX_free(sslContext) }
+        close(fd)
+    }
 
     /// Sends raw bytes; false when the server already closed.
     @discardableResult
     func send(_ bytes: [UInt8]) -> Bool {
         var sent = 0
         while sent < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBytes { raw in
+                if let ssl { return Int(SSL_write(ssl, raw.baseAddress! + sent, Int32(raw.count - sent))) }
+                return Glibc.send(fd, raw.baseAddress! + sent, raw.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if n <= 0 { return false }
             sent += n
         }
@@ -128,9 +179,22 @@ final class RawFrameClient {
             }
             let left = deadline.timeIntervalSinceNow
             if left <= 0 { return .timedOut }
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            if poll(&p, 1, Int32(left * 1000) + 1) <= 0 { continue }
+            let decrypted = ssl.map { SSL_pending($0) > 0 } ?? false
+            if !decrypted {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                if poll(&p, 1, Int32(left * 1000) + 1) <= 0 { continue }
+            }
             var chunk = [UInt8](repeating: 0, count: 65_536)
+            if let ssl {
+                let n = chunk.withUnsafeMutableBytes { SSL_read(ssl, $0.baseAddress!, Int32($0.count)) }
+                if n <= 0 {
+                    let error = SSL_get_error(ssl, n)
+                    if error == SSL_ERROR_WANT_READ { continue }  // a record without data
+                    return .closed
+                }
+                buffer += chunk[..<Int(n)]
+                continue
+            }
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if n <= 0 { return .closed }
             buffer += chunk[..<n]
