@@ -65,11 +65,15 @@ let package = Package(
             name: "SriovRender", dependencies: ["SriovAPI", "SriovProto"],
             swiftSettings: swiftSettings),
 
+        // ---- Locks that ThreadSanitizer can follow (Synchronization's Mutex,
+        // ---- annotated in a -DSRIOV_TSAN build).
+        .target(name: "SriovSync", swiftSettings: swiftSettings),
+
         // ---- RPC: gRPC wire protocol over HTTP/2 (nghttp2) and TLS (OpenSSL).
         .target(
             name: "SriovGRPC",
             dependencies: [
-                "CNGHTTP2", "COpenSSL", "CZlib", "CSriovShims", "SriovProto",
+                "CNGHTTP2", "COpenSSL", "CZlib", "CSriovShims", "SriovProto", "SriovSync",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -77,12 +81,12 @@ let package = Package(
         // ---- The controller's store: a revisioned key-value protocol and
         // ---- its embedded SQLite backend.
         .target(
-            name: "SriovStore", dependencies: ["CSQLite"],
+            name: "SriovStore", dependencies: ["CSQLite", "SriovSync"],
             swiftSettings: swiftSettings),
         // ---- The same store protocol on an etcd cluster (v3 KV, Watch and
         // ---- Lease over our gRPC client), for controller replicas.
         .target(
-            name: "SriovStoreEtcd", dependencies: ["SriovStore", "SriovGRPC", "SriovProto"],
+            name: "SriovStoreEtcd", dependencies: ["SriovStore", "SriovGRPC", "SriovProto", "SriovSync"],
             swiftSettings: swiftSettings),
 
         // ---- Services: the controller (Operator and Agent services,
@@ -90,7 +94,7 @@ let package = Package(
         .target(
             name: "SriovControllerCore",
             dependencies: [
-                "SriovStore", "SriovRender", "SriovAPI", "SriovGRPC", "SriovProto",
+                "SriovStore", "SriovRender", "SriovAPI", "SriovGRPC", "SriovProto", "SriovSync",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
@@ -103,14 +107,14 @@ let package = Package(
             dependencies: ["SriovProto", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
         .target(
-            name: "SriovSimKernel", dependencies: ["SriovHost"],
+            name: "SriovSimKernel", dependencies: ["SriovHost", "SriovSync"],
             swiftSettings: swiftSettings),
 
         // ---- Services: the node agent's loop on the RPC client.
         .target(
             name: "SriovAgentCore",
             dependencies: [
-                "SriovHost", "SriovGRPC", "SriovProto", "COpenSSL",
+                "SriovHost", "SriovGRPC", "SriovProto", "COpenSSL", "SriovSync",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -120,7 +124,7 @@ let package = Package(
         .target(
             name: "SriovMirror",
             dependencies: [
-                "SriovAPI", "SriovGRPC", "SriovProto", "COpenSSL", "CSriovShims",
+                "SriovAPI", "SriovGRPC", "SriovProto", "COpenSSL", "CSriovShims", "SriovSync",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -179,7 +183,7 @@ let package = Package(
         .target(
             name: "SriovFuzzTargets",
             dependencies: [
-                "SriovProto", "SriovAPI", "SriovRender", "SriovGRPC", .product(name: "Logging", package: "swift-log"),
+                "SriovProto", "SriovAPI", "SriovRender", "SriovGRPC", "SriovSync", .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/Fuzz/SriovFuzzTargets", swiftSettings: swiftSettings),
         .executableTarget(
@@ -189,7 +193,7 @@ let package = Package(
         // ---- Tests mirror Sources.
         .target(
             name: "SriovTestSupport",
-            dependencies: ["SriovProto", "SriovAPI", "SriovGRPC", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["SriovProto", "SriovAPI", "SriovGRPC", "SriovSync", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SriovTestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovProtoTests", dependencies: ["SriovProto", "SriovTestSupport"],
@@ -203,11 +207,11 @@ let package = Package(
             dependencies: ["SriovGRPC", "SriovProto", "SriovTestSupport", "COpenSSL"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "SriovStoreTests", dependencies: ["SriovStore", "SriovStoreEtcd", "SriovTestSupport"],
+            name: "SriovStoreTests", dependencies: ["SriovStore", "SriovStoreEtcd", "SriovSync", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovControllerTests",
-            dependencies: ["SriovControllerCore", "SriovStore", "SriovStoreEtcd", "SriovGRPC", "SriovProto", "SriovAPI", "SriovTestSupport"],
+            dependencies: ["SriovControllerCore", "SriovStore", "SriovStoreEtcd", "SriovGRPC", "SriovProto", "SriovAPI", "SriovSync", "SriovTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovFuzzTests", dependencies: ["SriovFuzzTargets", "SriovTestSupport"],
@@ -232,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "SriovAgentTests",
             dependencies: [
-                "SriovAgentCore", "SriovHost", "SriovSimKernel", "SriovGRPC", "SriovProto", "SriovTestSupport",
+                "SriovAgentCore", "SriovHost", "SriovSimKernel", "SriovGRPC", "SriovProto", "SriovSync", "SriovTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),

@@ -2,7 +2,7 @@ import Logging
 import SriovGRPC
 import SriovHost
 import SriovProto
-import Synchronization
+import SriovSync
 
 /// The node agent: streams its inventory to the controller, watches its
 /// config, applies each new generation to the host and reports the outcome.
@@ -50,7 +50,7 @@ public final class SriovAgent: Sendable {
         var counters = AgentCounters()
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
     private let reconcileWake: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
     private let inventoryWake: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)
     private let reportWake: (stream: AsyncStream<Void>, continuation: AsyncStream<Void>.Continuation)

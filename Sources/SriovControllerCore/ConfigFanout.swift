@@ -1,5 +1,5 @@
 import SriovProto
-import Synchronization
+import SriovSync
 
 /// Pushes each node's config to that node's one live `WatchConfig` stream.
 ///
@@ -23,7 +23,7 @@ public final class ConfigFanout: Sendable {
     public final class Subscription: Sendable {
         public let node: String
         let id: Int
-        private let state = Mutex<SlotState>(SlotState())
+        private let state = Locked<SlotState>(SlotState())
 
         struct SlotState {
             var pending: Offer?
@@ -102,7 +102,7 @@ public final class ConfigFanout: Sendable {
         var closed = false
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

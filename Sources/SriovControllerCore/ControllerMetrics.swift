@@ -1,6 +1,6 @@
 import Prometheus
 import SriovGRPC
-import Synchronization
+import SriovSync
 
 /// The controller's Prometheus metrics (served as text on `GET /metrics`).
 ///
@@ -24,7 +24,7 @@ public final class ControllerMetrics: Sendable {
     /// 1 while this replica leads (always with a single replica).
     public let leader: Gauge
     private let syncGauges: [String: Gauge]
-    private let rpcCells = Mutex<[String: (histogram: DurationHistogram, codes: [Int: Counter])]>([:])
+    private let rpcCells = Locked<[String: (histogram: DurationHistogram, codes: [Int: Counter])]>([:])
 
     /// Sync status label values, "" shown as "None".
     static let syncStatuses = ["Succeeded", "Failed", "InProgress", "None"]

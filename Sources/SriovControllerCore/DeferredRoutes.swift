@@ -1,13 +1,13 @@
 import SriovGRPC
 import SriovProto
-import Synchronization
+import SriovSync
 
 /// Routes declared when the server starts whose handlers arrive later: the
 /// server can listen (and answer health checks with NOT_SERVING) while the
 /// store is opened and the first render runs. Until then, calls fail
 /// UNAVAILABLE.
 public final class DeferredRoutes: Sendable {
-    private let handlers = Mutex<[String: ServerRoute.Handler]>([:])
+    private let handlers = Locked<[String: ServerRoute.Handler]>([:])
     private let declared: [(path: String, kind: RPCKind)]
 
     public init(_ methods: [any MethodDescribing]) {

@@ -3,7 +3,7 @@ import Logging
 import SriovAPI
 import SriovGRPC
 import SriovProto
-import Synchronization
+import SriovSync
 
 /// The cluster mirror: follows the controller's node states and rendered
 /// objects (WatchNodeStates, WatchRendered, as a viewer) and keeps the
@@ -25,16 +25,16 @@ public final class ClusterMirror: Sendable {
     let controller: GRPCChannel
     let kube: KubeClient
     let logger: Logger
-    let state: Mutex<MirrorState>
+    let state: Locked<MirrorState>
     /// Wakes the writer when something became dirty.
     private let wake: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
     /// Keys being written now (the reconciler ignores their watch events).
-    let inFlight = Mutex<Set<MirrorKey>>([])
+    let inFlight = Locked<Set<MirrorKey>>([])
     /// Per key: failures in a row and when it may be retried.
-    private let retries = Mutex<[MirrorKey: (failures: Int, notBefore: ContinuousClock.Instant)]>([:])
+    private let retries = Locked<[MirrorKey: (failures: Int, notBefore: ContinuousClock.Instant)]>([:])
     /// Counters for tests and benchmarks.
-    let stats = Mutex(Stats())
+    let stats = Locked(Stats())
 
     /// What the mirror did so far.
     public struct Stats: Sendable {
@@ -53,7 +53,7 @@ public final class ClusterMirror: Sendable {
         self.controller = controller
         self.kube = kube
         self.logger = logger
-        self.state = Mutex(MirrorState(configuration: configuration))
+        self.state = Locked(MirrorState(configuration: configuration))
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import SriovAPI
-import Synchronization
+import SriovSync
 
 /// One event of a Kubernetes watch: ADDED, MODIFIED, DELETED, BOOKMARK or
 /// ERROR (whose object is a Status; 410 means the resourceVersion is gone).
@@ -25,8 +25,8 @@ extension KubeClient {
         if let labelSelector { query.append(("labelSelector", labelSelector)) }
         let target = Self.target(path, query)
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: KubeWatchEvent.self, throwing: (any Error).self)
-        let holder = Mutex<KubeConnection?>(nil)
-        let cancelled = Mutex(false)
+        let holder = Locked<KubeConnection?>(nil)
+        let cancelled = Locked(false)
         continuation.onTermination = { _ in
             cancelled.withLock { $0 = true }
             holder.withLock { $0?.abort() }

@@ -1,6 +1,6 @@
 import Foundation
 import SriovAPI
-import Synchronization
+import SriovSync
 
 /// An HTTP response of the API server.
 public struct KubeResponse: Sendable {
@@ -40,8 +40,8 @@ public final class KubeClient: Sendable {
     public let limits: Limits
     private let context: KubeTLSContext
     var contextForWatch: KubeTLSContext { context }
-    private let idle = Mutex<[KubeConnection]>([])
-    private let counters = Mutex<[String: Int]>([:])
+    private let idle = Locked<[KubeConnection]>([])
+    private let counters = Locked<[String: Int]>([:])
     private let queue = DispatchQueue(label: "sriov-mirror.kube", attributes: .concurrent)
 
     public init(config: KubeConfig, limits: Limits = .defaults) throws(KubeError) {

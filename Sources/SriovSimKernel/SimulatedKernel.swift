@@ -5,7 +5,7 @@ import Foundation
 #endif
 import Glibc
 import SriovHost
-import Synchronization
+import SriovSync
 
 /// A simulated Linux kernel behind the ``Sysfs`` protocol.
 ///
@@ -38,7 +38,7 @@ public final class SimulatedKernel: Sysfs {
         var log: [String] = []
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
 
     /// The directory of the simulator's own files under the root.
     public static let metadataDirectory = ".sriov-sim"

@@ -1,7 +1,7 @@
 import CSQLite
 import Dispatch
 import Glibc
-import Synchronization
+import SriovSync
 
 /// The embedded store: SQLite in WAL mode with `synchronous=FULL`, one
 /// writer thread that commits every transaction queued meanwhile in one
@@ -42,9 +42,9 @@ public final class SQLiteStore: KVStore, @unchecked Sendable {
     public let path: String
     let options: Options
     private let writer: SQLiteConnection
-    private let readers: Mutex<[SQLiteConnection]>
+    private let readers: Locked<[SQLiteConnection]>
     private let readerSignal = DispatchSemaphore(value: 0)
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let wake = DispatchSemaphore(value: 0)
     private var thread: pthread_t?
     private let durable: Atomic<Int64>
@@ -103,11 +103,11 @@ public final class SQLiteStore: KVStore, @unchecked Sendable {
             try r.exec("PRAGMA query_only=1")
             pool.append(r)
         }
-        readers = Mutex(pool)
+        readers = Locked(pool)
         for _ in pool { readerSignal.signal() }
         durable = Atomic(revision.current)
         compacted = Atomic(revision.compacted)
-        state = Mutex(State(nextRevision: revision.current + 1))
+        state = Locked(State(nextRevision: revision.current + 1))
         startWriter()
     }
 
@@ -252,7 +252,7 @@ public final class SQLiteStore: KVStore, @unchecked Sendable {
         let assigned: Revision
         /// Known at submission: the writer thread commits in queue order.
         var revision: Revision? { assigned }
-        private let state = Mutex<(result: Result<Revision, StoreError>?, waiter: CheckedContinuation<Revision, any Error>?)>((nil, nil))
+        private let state = Locked<(result: Result<Revision, StoreError>?, waiter: CheckedContinuation<Revision, any Error>?)>((nil, nil))
 
         init(revision: Revision) { self.assigned = revision }
 
@@ -482,7 +482,7 @@ public final class SQLiteStore: KVStore, @unchecked Sendable {
 
     /// Serializes use of the writer connection between the writer thread
     /// and ``compact(upTo:)``.
-    private let writerLock = Mutex(())
+    private let writerLock = Locked(())
 
     // MARK: - watches
 

@@ -1,7 +1,7 @@
 import SriovGRPC
 import SriovProto
 import SriovStore
-import Synchronization
+import SriovSync
 
 /// Leader election among controller replicas through etcd: a lease plus a
 /// campaign key, as etcd's own election recipe does.
@@ -23,7 +23,7 @@ public final class EtcdLeaderElection: Sendable {
     public let candidate: String
     /// The lease time: a dead leader is replaced after at most this long.
     public let ttl: Duration
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private struct State {
         var lease: Int64 = 0

@@ -1,5 +1,5 @@
 import SriovStore
-import Synchronization
+import SriovSync
 
 /// A transaction waiting for its turn on etcd, then for its outcome.
 final class EtcdPendingCommit: PendingCommit {
@@ -9,7 +9,7 @@ final class EtcdPendingCommit: PendingCommit {
     }
 
     let transaction: Transaction
-    private let outcome = Mutex(Outcome.waiting([]))
+    private let outcome = Locked(Outcome.waiting([]))
 
     init(_ transaction: Transaction) { self.transaction = transaction }
 
@@ -51,7 +51,7 @@ final class EtcdPendingCommit: PendingCommit {
 final class CommitQueue: Sendable {
     private let stream: AsyncStream<EtcdPendingCommit>
     private let input: AsyncStream<EtcdPendingCommit>.Continuation
-    private let task = Mutex<Task<Void, Never>?>(nil)
+    private let task = Locked<Task<Void, Never>?>(nil)
 
     init() {
         (stream, input) = AsyncStream.makeStream()

@@ -1,7 +1,7 @@
 import SriovGRPC
 import SriovProto
 import SriovStore
-import Synchronization
+import SriovSync
 
 /// The controller's store on an etcd cluster (v3 API over gRPC).
 ///
@@ -69,7 +69,7 @@ public final class EtcdStore: KVStore, Sendable {
     private let latest = Atomic<Int64>(0)
     let compactedAtomic = Atomic<Int64>(0)
     private let queue: CommitQueue
-    private let state = Mutex(LifeState())
+    private let state = Locked(LifeState())
 
     private struct LifeState {
         var closed = false

@@ -1,6 +1,6 @@
 import SriovGRPC
 import SriovProto
-import Synchronization
+import SriovSync
 
 /// An in-process `sriov.v1.Agent` service: serves a config the test sets,
 /// records inventories and status reports, and checks the caller's node
@@ -14,7 +14,7 @@ final class FakeAgentService: Sendable {
         var watches = 0
     }
 
-    let state = Mutex(State())
+    let state = Locked(State())
 
     /// Pushes a new config generation to every watcher.
     func push(generation: Int64, _ spec: SriovV1.SriovNetworkNodeStateSpec, node: String = "n1") {

@@ -1,8 +1,8 @@
 import Foundation
 import SriovGRPC
 import SriovProto
+import SriovSync
 import SriovTestSupport
-import Synchronization
 import Testing
 
 /// What survives: a restart with the same data directory keeps everything,
@@ -200,7 +200,7 @@ final class Acknowledged: Sendable {
         var attempts: [String: [Int32]] = [:]
         var acknowledged: [String: Int32] = [:]
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func attempt(_ name: String, _ vlan: Int32) { state.withLock { $0.attempts[name, default: []].append(vlan) } }
     func acknowledge(_ name: String, _ vlan: Int32) { state.withLock { $0.acknowledged[name] = vlan } }

@@ -1,8 +1,8 @@
 import Foundation
 import SriovGRPC
 import SriovProto
+import SriovSync
 import SriovTestSupport
-import Synchronization
 import Testing
 
 /// Records every WatchNodeStates event of one node in the background, so a
@@ -10,9 +10,9 @@ import Testing
 final class NodeStateRecorder: Sendable {
     /// What the watching task fills in.
     final class Received: Sendable {
-        let events = Mutex<[SriovV1.NodeStateEvent]>([])
+        let events = Locked<[SriovV1.NodeStateEvent]>([])
         /// Why the watch ended, unless the recorder was cancelled.
-        let failure = Mutex<String?>(nil)
+        let failure = Locked<String?>(nil)
     }
 
     let node: String

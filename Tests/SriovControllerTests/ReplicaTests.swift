@@ -1,8 +1,8 @@
 import Foundation
 import SriovGRPC
 import SriovProto
+import SriovSync
 import SriovTestSupport
-import Synchronization
 import Testing
 
 /// Several `sriov-controller` replicas on one etcd cluster (three real etcd
@@ -346,7 +346,7 @@ struct ReplicaTests {
 
 /// Networks whose apply was acknowledged, by name, with their VLAN.
 final class AcknowledgedNetworks: Sendable {
-    private let state = Mutex<[String: Int32]>([:])
+    private let state = Locked<[String: Int32]>([:])
     func record(_ name: String, _ vlan: Int32) { state.withLock { $0[name] = vlan } }
     var all: [String: Int32] { state.withLock { $0 } }
 }

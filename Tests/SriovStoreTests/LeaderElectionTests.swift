@@ -1,8 +1,8 @@
 import Foundation
 import SriovStore
 import SriovStoreEtcd
+import SriovSync
 import SriovTestSupport
-import Synchronization
 import Testing
 
 /// Leader election of controller replicas on a real 3-member etcd cluster:
@@ -11,7 +11,7 @@ import Testing
 @Suite(.timeLimit(.minutes(2)), .serialized, .enabled(if: EtcdCluster.available))
 struct LeaderElectionTests {
     final class Leaders: Sendable {
-        let current = Mutex<[String: Bool]>([:])
+        let current = Locked<[String: Bool]>([:])
         func set(_ name: String, _ leading: Bool) { current.withLock { $0[name] = leading } }
         var leaders: [String] { current.withLock { $0.filter(\.value).map(\.key).sorted() } }
     }

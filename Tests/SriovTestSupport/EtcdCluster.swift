@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import SriovGRPC
-import Synchronization
+import SriovSync
 
 /// Real etcd members (Debian's `etcd-server`) on loopback, started by a test
 /// and stopped by their PIDs: one member for store contract tests, three
@@ -24,7 +24,7 @@ public final class EtcdCluster: Sendable {
     }
 
     public let members: [Member]
-    private let processes: Mutex<[Int: pid_t]>
+    private let processes: Locked<[Int: pid_t]>
     private let root: URL
 
     /// Starts `size` members and waits until the cluster answers a write.
@@ -37,7 +37,7 @@ public final class EtcdCluster: Sendable {
                 dataDir: root.appendingPathComponent("m\(i)").path))
         }
         self.members = members
-        processes = Mutex([:])
+        processes = Locked([:])
         for i in 0..<size { try start(i) }
         try await waitHealthy()
     }

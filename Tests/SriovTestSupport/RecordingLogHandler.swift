@@ -1,5 +1,5 @@
 import Logging
-import Synchronization
+import SriovSync
 
 /// A log handler that keeps messages, to check what the server logged.
 public struct RecordingLogHandler: LogHandler {
@@ -10,7 +10,7 @@ public struct RecordingLogHandler: LogHandler {
     public init(box: Box) { self.box = box }
 
     public final class Box: Sendable {
-        public let lines = Mutex<[String]>([])
+        public let lines = Locked<[String]>([])
         public init() {}
         public var all: [String] { lines.withLock { $0 } }
     }

@@ -1,8 +1,8 @@
-import CSriovShims
 import COpenSSL
+import CSriovShims
 import Glibc
 import SriovProto
-import Synchronization
+import SriovSync
 
 /// A client channel: one HTTP/2 connection to one server, opened on first
 /// use and reopened after it closes, with gRPC's connection backoff between
@@ -15,7 +15,7 @@ public final class GRPCChannel: Sendable {
     public let configuration: ClientConfiguration
     private let loop: EventLoop
     private let tls: TLSContext?
-    private let state = Mutex(ChannelState())
+    private let state = Locked(ChannelState())
 
     /// gRPC's connectivity states of a channel.
     public enum Connectivity: Sendable, Hashable {

@@ -2,7 +2,7 @@ import CNGHTTP2
 import CSriovShims
 import Glibc
 import Logging
-import Synchronization
+import SriovSync
 
 /// A gRPC server: HTTP/2 on nghttp2, TLS on OpenSSL, one epoll loop per
 /// thread. Connections are spread over the loops by the kernel (every loop
@@ -23,9 +23,9 @@ public final class GRPCServer: Sendable {
     public let metrics: ServerMetrics
     /// Live connection and stream objects (leak tests).
     let live = LiveCounters()
-    private let tls: Mutex<TLSContext?>
-    private let reload = Mutex(ReloadState())
-    private let state = Mutex(RunState())
+    private let tls: Locked<TLSContext?>
+    private let reload = Locked(ReloadState())
+    private let state = Locked(RunState())
     private let openConnections = Atomic<Int>(0)
     /// Response HEADERS (identity and gzip), built once.
     let responseHeaders: [(String, String)]
@@ -65,12 +65,12 @@ public final class GRPCServer: Sendable {
         responseHeaderBlocks = StaticHeaderBlock.responseBlocks(responseHeaders)
         switch configuration.security {
         case .tls(let c):
-            tls = Mutex(try TLSContext(configuration: c, server: true))
+            tls = Locked(try TLSContext(configuration: c, server: true))
             if c.clientAuth == .none {
                 logger.warning("TLS without client certificates: any client may connect (tests and benchmarks only)")
             }
         case .insecurePlaintext:
-            tls = Mutex(nil)
+            tls = Locked(nil)
             logger.warning("plaintext HTTP/2 (h2c) without TLS: no authentication or encryption (tests and benchmarks only)")
         }
         var opt: OpaquePointer?

@@ -1,4 +1,4 @@
-import Synchronization
+import SriovSync
 
 /// Messages received on a stream, handed from the event loop to a handler
 /// task (or, on the client, to the caller). The loop pushes; one consumer
@@ -34,16 +34,16 @@ final class MessageQueue: Sendable {
         func resume(throwing e: any Error) { c.resume(throwing: e) }
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let highWater: Int
     /// The largest inflated message accepted.
     let maxMessageSize: Int
-    private let drainHandler: Mutex<@Sendable () -> Void>
+    private let drainHandler: Locked<@Sendable () -> Void>
 
     init(highWater: Int, maxMessageSize: Int = 4 * 1024 * 1024, onDrained: @escaping @Sendable () -> Void) {
         self.highWater = highWater
         self.maxMessageSize = maxMessageSize
-        self.drainHandler = Mutex(onDrained)
+        self.drainHandler = Locked(onDrained)
     }
 
     /// Replaces the handler called when a throttled consumer catches up.
@@ -197,7 +197,7 @@ final class OutboundGate: Sendable {
         var failure: RPCError?
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let highWater: Int
 
     init(highWater: Int) { self.highWater = highWater }

@@ -1,4 +1,4 @@
-import Synchronization
+import SriovSync
 
 /// Per-method call counts by status code and latency histograms, for the
 /// controller to export.
@@ -47,7 +47,7 @@ public final class ServerMetrics: Sendable {
     /// The counters of one method behind their own lock, so that calls of
     /// different methods do not contend and no path is hashed per call.
     final class Cell: Sendable {
-        let counters = Mutex(Method())
+        let counters = Locked(Method())
 
         func started() { counters.withLock { $0.started += 1 } }
 

@@ -1,5 +1,5 @@
 import SriovProto
-import Synchronization
+import SriovSync
 
 /// `grpc.health.v1.Health`: Check (answered on the event loop) and Watch
 /// (a stream of status changes). The empty service name stands for the
@@ -13,7 +13,7 @@ public final class HealthService: Sendable {
         var nextID: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init() {}
 

@@ -1,6 +1,6 @@
 import CSriovShims
 import Glibc
-import Synchronization
+import SriovSync
 
 /// Something registered with an event loop's epoll set.
 protocol EventLoopSelectable: AnyObject {
@@ -28,11 +28,11 @@ enum Monotonic {
 /// through ``execute(_:)``.
 ///
 /// `@unchecked Sendable`: the only members touched from other threads are
-/// the task queue (behind a `Mutex`) and the immutable eventfd.
+/// the task queue (behind a `Locked`) and the immutable eventfd.
 final class EventLoop: @unchecked Sendable {
     let epfd: Int32
     private let wakeFD: Int32
-    private let tasks = Mutex<[@Sendable () -> Void]>([])
+    private let tasks = Locked<[@Sendable () -> Void]>([])
     private var handlers: [Int32: any EventLoopSelectable] = [:]
     private var timers = TimerHeap()
     private var flushList: [any EventLoopFlushable] = []
@@ -40,7 +40,7 @@ final class EventLoop: @unchecked Sendable {
     /// The loop's thread (0 until started): stored by ``start()`` and by the
     /// thread itself (whichever comes first), read from any thread.
     private let thread = Atomic<UInt>(0)
-    private let finished = Mutex<Bool>(false)
+    private let finished = Locked<Bool>(false)
     let name: String
     /// A read buffer shared by every connection of the loop.
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 65_536, alignment: 16)

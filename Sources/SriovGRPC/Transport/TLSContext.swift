@@ -1,7 +1,7 @@
 import COpenSSL
 import CSriovShims
 import Glibc
-import Synchronization
+import SriovSync
 
 /// TLS settings of a server or a client.
 public struct TLSConfiguration: Sendable, Hashable {
@@ -167,7 +167,7 @@ func readWholeFile(_ path: String) -> [UInt8]? {
 }
 
 extension TLSContext {
-    private static let clientCache = Mutex<[String: TLSContext]>([:])
+    private static let clientCache = Locked<[String: TLSContext]>([:])
 
     /// A client context for `configuration`, shared by channels with the
     /// same files as long as the files are unchanged (their modification

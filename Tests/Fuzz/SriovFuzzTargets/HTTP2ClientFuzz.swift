@@ -1,7 +1,7 @@
 import Foundation
 import Glibc
 import SriovGRPC
-import Synchronization
+import SriovSync
 
 /// The `h2-client` target: the client side of one connection (a
 /// ``GRPCChannel`` making a unary health check) talking to a hostile server.
@@ -46,7 +46,7 @@ enum HTTP2ClientFuzz {
     final class Outcome: Sendable {
         /// Why the call failed when it failed with something other than an
         /// ``RPCError``.
-        let unexpected = Mutex<String?>(nil)
+        let unexpected = Locked<String?>(nil)
         let finished = Atomic<Bool>(false)
         let done = DispatchSemaphore(value: 0)
     }
