@@ -3,9 +3,10 @@ import Logging
 import SriovAPI
 
 extension ClusterMirror {
-    /// Lists what the mirror owns in the cluster, then watches the node
-    /// states; lists again after 410 Gone, a failed watch or
-    /// `resyncInterval`.
+    /// Lists what the mirror owns in the cluster, then watches it (node
+    /// states, NetworkAttachmentDefinitions in every namespace, the
+    /// device-plugin ConfigMap: someone else's edit or delete is repaired at
+    /// once); lists again after 410 Gone, a failed watch or `resyncInterval`.
     func reconcileCluster() async {
         // Nothing is deleted before the controller's first snapshots arrived.
         while !Task.isCancelled && !state.withLock({ $0.snapshotsComplete }) {
@@ -14,9 +15,9 @@ extension ClusterMirror {
         var backoff = Backoff(configuration)
         while !Task.isCancelled {
             do {
-                let resourceVersion = try await listCluster()
+                let listed = try await listCluster()
                 backoff.reset()
-                try await watchNodeStates(from: resourceVersion)
+                try await watchCluster(from: listed.resourceVersion, networkAttachments: listed.networkAttachments)
             } catch {
                 if Task.isCancelled { return }
                 logger.warning("cluster listing or watch failed", metadata: ["error": "\(error)"])
@@ -26,8 +27,9 @@ extension ClusterMirror {
     }
 
     /// Lists node states, NetworkAttachmentDefinitions and the ConfigMap the
-    /// mirror owns; returns the node-state list's resourceVersion.
-    func listCluster() async throws(KubeError) -> String {
+    /// mirror owns; returns the node-state list's resourceVersion and
+    /// whether the NetworkAttachmentDefinition CRD answered.
+    func listCluster() async throws(KubeError) -> (resourceVersion: String, networkAttachments: Bool) {
         stats.withLock { $0.clusterListings += 1 }
         let selector = MirrorConfiguration.managedBySelector
         let nodes = try await kube.json(
@@ -71,16 +73,54 @@ extension ClusterMirror {
         update { s in
             s.clusterListed(found.filter { !inFlight.contains($0.key) }, kinds: kinds)
         }
-        return nodes["metadata"]?["resourceVersion"]?.stringValue ?? ""
+        return (nodes["metadata"]?["resourceVersion"]?.stringValue ?? "", kinds.contains(.networkAttachment))
     }
 
-    /// Watches the mirror's node states from `resourceVersion` until 410,
-    /// a failure or the resync interval; renews the watch when the server
-    /// ends it.
-    func watchNodeStates(from start: String) async throws(KubeError) {
-        var resourceVersion = start
+    /// Watches the three kinds side by side from `resourceVersion` (one
+    /// counter for all of them, as etcd's revision is); the first watch to
+    /// end (410, a failure, the resync interval) ends the others.
+    func watchCluster(from resourceVersion: String, networkAttachments: Bool) async throws(KubeError) {
+        let namespace = configuration.namespace
+        let configMapName = configuration.configMapName
+        var watches: [(path: String, key: @Sendable (CRValue) -> MirrorKey?)] = [
+            (KubePaths.nodeStates(namespace: namespace), { o in o["metadata"]?["name"]?.stringValue.map { .nodeState($0) } }),
+            (KubePaths.configMaps(namespace: namespace), { o in
+                o["metadata"]?["name"]?.stringValue == configMapName ? .devicePluginConfig : nil
+            }),
+        ]
+        if networkAttachments {
+            watches.append((KubePaths.allNetworkAttachments, { o in
+                guard let ns = o["metadata"]?["namespace"]?.stringValue, let name = o["metadata"]?["name"]?.stringValue else { return nil }
+                return .networkAttachment(namespace: ns, name: name)
+            }))
+        }
         let deadline = ContinuousClock.now + configuration.resyncInterval
-        let path = KubePaths.nodeStates(namespace: configuration.namespace)
+        let watchList = watches
+        let outcome: KubeError? = await withTaskGroup(of: KubeError?.self) { group in
+            for w in watchList {
+                group.addTask {
+                    do throws(KubeError) {
+                        try await self.watchManaged(w.path, from: resourceVersion, until: deadline, key: w.key)
+                        return nil
+                    } catch {
+                        return error
+                    }
+                }
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        if let outcome { throw outcome }
+    }
+
+    /// Watches the mirror's objects under `path` from `resourceVersion`
+    /// until 410, a failure or `deadline`; renews the watch when the server
+    /// ends it. `key` names the object an event is about (nil: not ours).
+    func watchManaged(
+        _ path: String, from start: String, until deadline: ContinuousClock.Instant, key: (CRValue) -> MirrorKey?
+    ) async throws(KubeError) {
+        var resourceVersion = start
         while !Task.isCancelled && ContinuousClock.now < deadline {
             let stream = kube.watch(
                 path, resourceVersion: resourceVersion, labelSelector: MirrorConfiguration.managedBySelector,
@@ -96,9 +136,9 @@ extension ClusterMirror {
                         // 410 Gone: the resourceVersion was compacted away.
                         throw KubeError(.httpStatus, "watch \(path): \(message)", status: code ?? 500)
                     case "ADDED", "MODIFIED", "DELETED":
-                        guard let name = event.object["metadata"]?["name"]?.stringValue, let rv = event.resourceVersion else { continue }
+                        guard let rv = event.resourceVersion else { continue }
                         resourceVersion = rv
-                        let key = MirrorKey.nodeState(name)
+                        guard let key = key(event.object) else { continue }
                         if inFlight.withLock({ $0.contains(key) }) { continue }
                         update { $0.clusterChanged(key, resourceVersion: event.type == "DELETED" ? nil : rv) }
                     default:

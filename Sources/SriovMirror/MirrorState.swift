@@ -330,6 +330,9 @@ public enum KubePaths {
     public static func networkAttachment(namespace: String, name: String) -> String {
         "/apis/k8s.cni.cncf.io/v1/namespaces/\(namespace)/network-attachment-definitions/\(name)"
     }
+    public static func configMaps(namespace: String) -> String {
+        "/api/v1/namespaces/\(namespace)/configmaps"
+    }
     public static func configMap(namespace: String, name: String) -> String {
         "/api/v1/namespaces/\(namespace)/configmaps/\(name)"
     }

@@ -38,7 +38,7 @@ struct ClusterMirrorTests {
 
     @Test func convergesFromAnEmptyCluster() async throws {
         let f = try MirrorFixture()
-        defer { Task { await f.shutdown() } }
+        defer { f.shutdownNow() }
         try await f.startController()
         try await f.startAPIServer()
         try await Self.seed(f)
@@ -75,7 +75,7 @@ struct ClusterMirrorTests {
 
     @Test func aNodeStatusChangeCostsOneRequest() async throws {
         let f = try MirrorFixture()
-        defer { Task { await f.shutdown() } }
+        defer { f.shutdownNow() }
         try await f.startController()
         try await f.startAPIServer()
         try await Self.seed(f)
@@ -96,7 +96,7 @@ struct ClusterMirrorTests {
 
     @Test func convergesFromStaleObjectsAndDeletesOnlyItsOwn() async throws {
         let f = try MirrorFixture()
-        defer { Task { await f.shutdown() } }
+        defer { f.shutdownNow() }
         try await f.startController()
         try await f.startAPIServer()
         try await Self.seed(f)
@@ -123,7 +123,7 @@ struct ClusterMirrorTests {
 
     @Test func convergesUnderInjected409And429And5xx() async throws {
         let f = try MirrorFixture()
-        defer { Task { await f.shutdown() } }
+        defer { f.shutdownNow() }
         try await f.startController()
         try await f.startAPIServer()
         try await Self.seed(f)
@@ -139,7 +139,7 @@ struct ClusterMirrorTests {
 
     @Test func relistsAfter410AndRepairsDrift() async throws {
         let f = try MirrorFixture()
-        defer { Task { await f.shutdown() } }
+        defer { f.shutdownNow() }
         try await f.startController()
         try await f.startAPIServer()
         try await Self.seed(f)
@@ -157,11 +157,24 @@ struct ClusterMirrorTests {
             body: Array(#"{"spec":{"interfaces":[]}}"#.utf8))
         #expect(patch.status == 200)
         try await f.eventually("repair") { try await Self.converged(f) }
+
+        // The NetworkAttachmentDefinition deleted and the device-plugin
+        // ConfigMap emptied by someone else: the mirror's watches of those
+        // kinds repair both without another listing (the resync is 5 min).
+        let settled = try #require(f.mirror?.currentStats.clusterListings)
+        let nadDelete = try await f.kube.send("DELETE", KubePaths.networkAttachment(namespace: "tenant-a", name: "net-a"))
+        #expect(nadDelete.status == 200)
+        let cmPatch = try await f.kube.send(
+            "PATCH", KubePaths.configMap(namespace: operatorNamespace, name: "device-plugin-config"),
+            contentType: "application/merge-patch+json", body: Array(#"{"data":{"worker-1":null}}"#.utf8))
+        #expect(cmPatch.status == 200)
+        try await f.eventually("repair of the NAD and the ConfigMap") { try await Self.converged(f) }
+        #expect(f.mirror?.currentStats.clusterListings == settled)
     }
 
     @Test func convergesAfterTheControllerRestartsMidWatch() async throws {
         let f = try MirrorFixture()
-        defer { Task { await f.shutdown() } }
+        defer { f.shutdownNow() }
         try await f.startController()
         try await f.startAPIServer()
         try await Self.seed(f)
@@ -181,7 +194,7 @@ struct ClusterMirrorTests {
 
     @Test func convergesAfterTheAPIServerRestarts() async throws {
         let f = try MirrorFixture()
-        defer { Task { await f.shutdown() } }
+        defer { f.shutdownNow() }
         try await f.startController()
         try await f.startAPIServer()
         try await Self.seed(f)
@@ -203,7 +216,7 @@ struct ClusterMirrorTests {
 
     @Test func syncsDesiredStateBothWaysAndReportsARejectedPolicy() async throws {
         let f = try MirrorFixture()
-        defer { Task { await f.shutdown() } }
+        defer { f.shutdownNow() }
         try await f.startController()
         try await f.startAPIServer()
         for node in ["worker-0", "worker-1"] { try await f.reportInventory(node) }

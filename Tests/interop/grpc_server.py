@@ -4,10 +4,16 @@ Usage: grpc_server.py CA CERT KEY [gzip]
 With "gzip", responses are gzip-compressed.
 Prints "PORT <n>" once listening on 127.0.0.1; serves until stdin closes.
 """
+import signal
 import sys
 from concurrent import futures
 
 import grpc
+
+# A parent that starts us from a thread blocking SIGTERM and SIGINT (a dispatch
+# worker thread does) passes the mask on through exec; take them back, so that
+# a SIGTERM ends us at once.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 ca, cert, key = sys.argv[1:4]
 

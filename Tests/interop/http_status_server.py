@@ -12,6 +12,7 @@ Paths:
   /grpc-in-503       :status 503 with grpc-status 8 (the gRPC status wins)
 """
 import socket
+import signal
 import sys
 import threading
 
@@ -19,6 +20,11 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+
+# A parent that starts us from a thread blocking SIGTERM and SIGINT (a dispatch
+# worker thread does) passes the mask on through exec; take them back, so that
+# a SIGTERM ends us at once.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 
 def respond(conn, stream_id, path):

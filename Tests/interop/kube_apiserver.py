@@ -751,6 +751,9 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # A parent that starts us from a thread blocking these signals (a
+    # dispatch worker thread does) passes the mask on through exec.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     print(f"listening {server.server_address[1]}", flush=True)
     server.serve_forever(poll_interval=0.1)
 

@@ -6,8 +6,14 @@ Usage: tcp_proxy.py TARGET_PORT
 Prints "PORT <n>" once listening; runs until killed or stdin closes.
 """
 import socket
+import signal
 import sys
 import threading
+
+# A parent that starts us from a thread blocking SIGTERM and SIGINT (a dispatch
+# worker thread does) passes the mask on through exec; take them back, so that
+# a SIGTERM ends us at once.
+signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
 
 target = int(sys.argv[1])
 

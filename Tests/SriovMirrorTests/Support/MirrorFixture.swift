@@ -302,4 +302,15 @@ final class MirrorFixture: @unchecked Sendable {
         controller.stop()
         apiServer.stop()
     }
+
+    /// Stops everything without awaiting the mirror's task (it is cancelled):
+    /// for a `defer`, so that the controller and the API server are stopped,
+    /// by PID, before the test returns whichever way it ends.
+    func shutdownNow() {
+        mirrorTask?.cancel()
+        mirrorTask = nil
+        for c in channels { c.close() }
+        controller.stop()
+        apiServer.stop()
+    }
 }
