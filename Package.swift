@@ -159,7 +159,7 @@ let package = Package(
             path: "Benchmarks/grpc/load", swiftSettings: swiftSettings),
         .executableTarget(
             name: "sriov-controller-bench", dependencies: ["SriovGRPC", "SriovProto", "COpenSSL"],
-            path: "Benchmarks/controller", exclude: ["run.sh"], swiftSettings: swiftSettings),
+            path: "Benchmarks/controller", exclude: ["run.sh", "ha.sh"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "sriov-agent-bench",
             dependencies: [
@@ -211,7 +211,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovControllerTests",
-            dependencies: ["SriovControllerCore", "SriovStore", "SriovStoreEtcd", "SriovGRPC", "SriovProto", "SriovAPI", "SriovSync", "SriovTestSupport"],
+            dependencies: [
+                "SriovControllerCore", "SriovStore", "SriovStoreEtcd", "SriovGRPC", "SriovProto", "SriovAPI", "SriovSync", "SriovTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SriovFuzzTests", dependencies: ["SriovFuzzTargets", "SriovTestSupport"],

@@ -2,7 +2,8 @@
 # Runs the whole test suite: installs what is missing (scripts/ensure-deps.sh),
 # checks the committed generated code, builds, and runs every Swift test
 # (unit, golden-vector, integration and interop tests; the Python peers come
-# from .venv), then the AddressSanitizer/LeakSanitizer check of the gRPC server
+# from .venv), then the concurrency-heavy suites under ThreadSanitizer
+# (scripts/tsan.sh), then the AddressSanitizer/LeakSanitizer check of the gRPC server
 # over a storm of 1000 mTLS connections (Benchmarks/grpc/leak-check-asan.sh),
 # then every fuzz target on its committed corpus and 20,000 mutations from a
 # fixed seed (scripts/fuzz.sh --ci: libFuzzer + AddressSanitizer, its own
@@ -26,6 +27,11 @@ echo "== tests"
 # side by side on 2 cores starves them. About 3.5 minutes on 2 cores; 25
 # minutes means a hang.
 timeout --kill-after=30 1500 swift test --skip-build --no-parallel
+
+echo "== race detection (ThreadSanitizer)"
+# Its own build in .build-tsan (a few minutes cold), then the
+# concurrency-heavy suites (about 45 s); any race report fails.
+scripts/tsan.sh
 
 echo "== leak check (AddressSanitizer + LeakSanitizer)"
 # Its own build in .build-asan (about 1 minute cold) and about 25 s of runs;

@@ -4,9 +4,12 @@
 #   scripts/tsan.sh [FILTER]
 #
 # Builds the tests with --sanitize=thread into .build-tsan (under the shared
-# build lock) and runs the RPC runtime's loopback, channel, keepalive and
-# transport suites, the controller's Agent service streams, and the HTTP/2
-# conformance and fuzz-corpus replays (default FILTER), with
+# build lock) and runs the RPC runtime's loopback (including shutdown),
+# channel, failover, keepalive and transport suites, the controller's Agent
+# and Operator services and end-to-end streams (the controller and agent
+# processes are TSan builds too), the store contract (SQLite's writer thread
+# and read pool, and etcd), and the HTTP/2 conformance and fuzz-corpus
+# replays (default FILTER), with
 # halt_on_error=1: any data race report fails the run. No suppressions: a
 # race in a system library would be listed in scripts/tsan.supp with the
 # reason, and passed through TSAN_OPTIONS=suppressions=.
@@ -15,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 LOCK=/tmp/sriov-swift-build.lock
 SCRATCH=.build-tsan
-FILTER=${1:-'SriovGRPCTests\.(LoopbackTests|ChannelTests|KeepaliveTests|TransportTests|HTTP2ConformanceTests)|SriovControllerTests\.AgentServiceTests|CorpusReplayTests'}
+FILTER=${1:-'SriovGRPCTests\.(LoopbackTests|ChannelTests|ChannelFailoverTests|KeepaliveTests|TransportTests|HTTP2ConformanceTests)|SriovControllerTests\.(AgentServiceTests|OperatorServiceTests|EndToEndTests)|SriovStoreTests\.StoreContractTests|CorpusReplayTests'}
 
 mkdir -p "$SCRATCH"
 echo "tsan: building the tests with --sanitize=thread into $SCRATCH"

@@ -123,6 +123,9 @@ struct ControllerBench {
     }
 
     static func fanout(target: String, dir: String, count: Int, pid: Int32) async throws {
+        // TARGET may list several replicas (A,B,C): agents connect to them
+        // round-robin, and the policy is applied through the first.
+        let targets = target.split(separator: ",").map(String.init)
         let names = (0..<count).map(nodeName)
         let baseRSS = rssKiB(pid)
         let state = FanoutState()
@@ -141,7 +144,7 @@ struct ControllerBench {
                     }
                     group.addTask {
                         do {
-                            let ch = try channel(target, dir, "node-\(name)")
+                            let ch = try channel(targets[i % targets.count], dir, "node-\(name)")
                             defer { ch.close() }
                             async let held: Void = {
                                 _ = try await ch.clientStreaming(SriovV1.Agent.streamInventory, waitForReady: true) { w in
@@ -173,7 +176,7 @@ struct ControllerBench {
                 }
             }
         }
-        let op = try channel(target, dir, "operator-admin")
+        let op = try channel(targets[0], dir, "operator-admin")
         defer { op.close() }
         // All streams open and every node's inventory stored.
         var stored = 0
@@ -239,7 +242,9 @@ struct ControllerBench {
     // MARK: - writes
 
     static func writes(target: String, dir: String, concurrency: Int, seconds: Double) async throws {
-        let channels = try (0..<max(1, min(concurrency, 8))).map { _ in try channel(target, dir, "operator-admin") }
+        // TARGET may list several replicas (A,B,C): channels go round-robin.
+        let targets = target.split(separator: ",").map(String.init)
+        let channels = try (0..<max(targets.count, min(concurrency, 8))).map { i in try channel(targets[i % targets.count], dir, "operator-admin") }
         defer { channels.forEach { $0.close() } }
         let counts = Counts()
         let clock = ContinuousClock()

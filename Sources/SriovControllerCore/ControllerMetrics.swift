@@ -21,6 +21,7 @@ public final class ControllerMetrics: Sendable {
     let commitDuration: DurationHistogram
     let pushLatency: DurationHistogram
     let nodeStatesCollected: Counter
+    let splitCommits: Counter
     /// 1 while this replica leads (always with a single replica).
     public let leader: Gauge
     private let syncGauges: [String: Gauge]
@@ -45,6 +46,9 @@ public final class ControllerMetrics: Sendable {
         nodeStatesCollected = registry.makeCounter(descriptor: MetricNameDescriptor(
             namespace: "sriov", metricName: "node_states_collected", unitName: "",
             helpText: "Node states deleted because their agent had not reported for --node-state-gc-after."))
+        splitCommits = registry.makeCounter(descriptor: MetricNameDescriptor(
+            namespace: "sriov", metricName: "split_commits", unitName: "",
+            helpText: "Mutations written in several transactions because one was larger than the store takes (etcd --max-txn-ops)."))
         leader = registry.makeGauge(descriptor: MetricNameDescriptor(
             namespace: "sriov", metricName: "leader", unitName: "",
             helpText: "1 while this replica holds the leader lease (always with the sqlite store)."))

@@ -126,17 +126,49 @@ public actor ControllerState {
             nodes: nodes.values.map { RenderNode(name: $0.metadata.name, labels: $0.status.nodeLabels, interfaces: $0.status.interfaces) },
             options: options.render)
         needsReload = false
-        var m = Mutation(now: Meta.now())
-        collect(nodes: Set(render.outputs.keys).union(nodes.keys), networks: Set(render.attachments.keys).union(renderedNetworkKeys()), into: &m)
         logger.info("state loaded", metadata: [
             "policies": "\(policies.count)", "networks": "\(networks.count)", "nodes": "\(nodes.count)",
             "revision": "\(store.currentRevision)", "duration": "\(clock.now - started)",
         ])
-        if !m.writes.isEmpty {
-            logger.info("writing what the render changed", metadata: ["writes": "\(m.writes.count)"])
-            _ = try await commit(&m)
+        let written = try await writeRenderDifferences(fence: nil)
+        if written > 0 {
+            logger.notice("wrote what the render changed", metadata: ["objects": "\(written)"])
         }
         updateSyncGauges()
+    }
+
+    /// Writes the node specs and rendered objects where the stored ones
+    /// differ from the render of the stored policies, networks and
+    /// inventories; returns how many. Nothing differs unless the renderer
+    /// changed (a new release) or a replica died between the parts of a
+    /// split commit.
+    @discardableResult
+    func writeRenderDifferences(fence: Compare?) async throws -> Int {
+        var m = Mutation(now: Meta.now())
+        collect(nodes: Set(render.outputs.keys).union(nodes.keys), networks: Set(render.attachments.keys).union(renderedNetworkKeys()), into: &m)
+        let count = m.nodes.count + m.rendered.count
+        guard count > 0 else { return 0 }
+        if let fence { m.compares.append(fence) }
+        _ = try await commit(&m)
+        return count
+    }
+
+    /// Leader work with several replicas: repairs derived objects left behind
+    /// by a replica that died between the parts of a split commit (see
+    /// ``writeRenderDifferences(fence:)``), fenced by the leader's term.
+    /// Returns how many objects it wrote.
+    public func repairDerived(fence: Compare?) async -> Int {
+        do {
+            try await reloadIfNeeded()
+            let written = try await writeRenderDifferences(fence: fence)
+            if written > 0 {
+                logger.notice("repaired derived objects that differed from the render", metadata: ["objects": "\(written)"])
+            }
+            return written
+        } catch {
+            logger.info("derived-object repair skipped", metadata: ["error": "\(error)"])
+            return 0
+        }
     }
 
     func renderedNetworkKeys() -> [String] {
@@ -254,7 +286,75 @@ public actor ControllerState {
     /// Turns the mutation's objects into writes, submits them, waits for
     /// durability, and only then publishes: caches hold the committed
     /// objects, agents get their configs.
+    /// Commits a mutation. A store with a transaction size limit (etcd) gets
+    /// a mutation too large for it in parts: the first holds the caller's
+    /// compares and writes (the object applied or deleted) and as many
+    /// derived writes (node states, rendered objects) as fit, the rest follow
+    /// in order. The derived writes are a pure function of what is stored, so
+    /// when a later part fails the state is rebuilt from the store, which
+    /// writes them again; the first part's revision is returned.
     private func commit(_ m: inout Mutation) async throws -> Revision {
+        guard let limit = store.maxOperationsPerTransaction else { return try await commitPart(&m) }
+        let perNodeCompare = following ? 1 : 0
+        if m.writes.count + m.nodes.count + m.rendered.count <= limit && m.compares.count + perNodeCompare * m.nodes.count <= limit {
+            return try await commitPart(&m)
+        }
+        var parts = Self.split(m, limit: limit, perNodeCompare: perNodeCompare)
+        metrics.splitCommits.increment()
+        let revision = try await commitPart(&parts[0])
+        for i in 1..<parts.count {
+            do {
+                _ = try await commitPart(&parts[i])
+            } catch {
+                logger.warning("a later part of a split commit failed; rebuilding from the store", metadata: [
+                    "part": "\(i + 1)/\(parts.count)", "error": "\(error)",
+                ])
+                needsReload = true
+                if !repairingSplit {
+                    repairingSplit = true
+                    defer { repairingSplit = false }
+                    try? await reloadIfNeeded()
+                }
+                break
+            }
+        }
+        return revision
+    }
+
+    /// Whether a failed split commit is being repaired (one reload, not a
+    /// chain of them).
+    var repairingSplit = false
+
+    /// `m` in parts of at most `limit` writes and `limit` compares each (a
+    /// node-state write adds `perNodeCompare` compares); pushes go with their
+    /// node's part.
+    static func split(_ m: Mutation, limit: Int, perNodeCompare: Int) -> [Mutation] {
+        var first = Mutation(now: m.now)
+        first.compares = m.compares
+        first.writes = m.writes
+        first.affectedNodes = m.affectedNodes
+        var parts = [first]
+        func hasRoom(_ p: Mutation, compares: Int) -> Bool {
+            p.writes.count + p.nodes.count + p.rendered.count < limit
+                && p.compares.count + perNodeCompare * p.nodes.count + compares <= limit
+        }
+        for (name, state) in m.nodes.sorted(by: { $0.key < $1.key }) {
+            if !hasRoom(parts[parts.count - 1], compares: perNodeCompare) { parts.append(Mutation(now: m.now)) }
+            parts[parts.count - 1].nodes.updateValue(state, forKey: name)
+        }
+        for (key, object) in m.rendered.sorted(by: { $0.key < $1.key }) {
+            if !hasRoom(parts[parts.count - 1], compares: 0) { parts.append(Mutation(now: m.now)) }
+            parts[parts.count - 1].rendered.updateValue(object, forKey: key)
+        }
+        for push in m.pushes {
+            let index = parts.firstIndex { $0.nodes.keys.contains(push.nodeName) } ?? 0
+            parts[index].pushes.append(push)
+        }
+        return parts
+    }
+
+    /// One transaction of a mutation.
+    private func commitPart(_ m: inout Mutation) async throws -> Revision {
         for (name, state) in m.nodes {
             if let state {
                 m.writes.append(.put(key: ObjectKeys.nodeState(name), value: StoredObject.bytes(state)))

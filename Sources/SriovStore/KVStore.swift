@@ -161,6 +161,10 @@ public protocol KVStore: AnyObject, Sendable {
     var currentRevision: Revision { get }
     /// The oldest revision a watch or a paged list can still start after.
     var compactedRevision: Revision { get }
+    /// The most compares, and the most writes, one transaction may hold (nil:
+    /// no limit). etcd refuses a larger transaction (`--max-txn-ops`, 128 by
+    /// default); a caller with more to write splits it.
+    var maxOperationsPerTransaction: Int? { get }
 
     /// The current value of a key (durable state).
     func get(_ key: String) async throws -> KeyValue?
@@ -179,6 +183,9 @@ public protocol KVStore: AnyObject, Sendable {
 }
 
 extension KVStore {
+    /// No limit unless the backend has one.
+    public var maxOperationsPerTransaction: Int? { nil }
+
     /// Submits and waits.
     @discardableResult
     public func commit(_ transaction: Transaction) async throws -> Revision {

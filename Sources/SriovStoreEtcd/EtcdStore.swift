@@ -51,6 +51,9 @@ public final class EtcdStore: KVStore, Sendable {
             b.minConnectTimeout = .seconds(2)
             return b
         }()
+        /// The most compares and the most writes in one transaction: etcd's
+        /// `--max-txn-ops` (128 by default; raise both together).
+        public var maxOperationsPerTransaction = 128
         /// Pause before a watch whose stream broke is opened again on the
         /// next endpoint (it resumes after the last revision it delivered).
         public var watchRetryDelay: Duration = .milliseconds(200)
@@ -114,6 +117,7 @@ public final class EtcdStore: KVStore, Sendable {
 
     public var currentRevision: Revision { latest.load(ordering: .acquiring) }
     public var compactedRevision: Revision { compactedAtomic.load(ordering: .acquiring) }
+    public var maxOperationsPerTransaction: Int? { options.maxOperationsPerTransaction }
 
     /// Records a revision etcd reported (headers only move forward).
     func observe(_ header: Etcdserverpb.ResponseHeader) {
@@ -272,6 +276,10 @@ public final class EtcdStore: KVStore, Sendable {
         var seen = Set<String>()
         for w in transaction.writes where !seen.insert(w.key).inserted {
             throw StoreError(.invalid, "key \(w.key) is written twice in one transaction")
+        }
+        let limit = options.maxOperationsPerTransaction
+        if transaction.writes.count > limit || transaction.compares.count > limit {
+            throw StoreError(.invalid, "a transaction of \(transaction.writes.count) writes and \(transaction.compares.count) compares is larger than etcd takes (\(limit) of each, --max-txn-ops)")
         }
         if state.withLock({ $0.closed }) { throw StoreError(.unavailable, "the etcd store is closed") }
         return queue.enqueue(transaction)

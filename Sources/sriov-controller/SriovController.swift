@@ -30,7 +30,7 @@ struct SriovController: AsyncParsableCommand {
         "listen", "data-dir", "tls-cert", "tls-key", "tls-ca", "metrics-listen", "log-format", "threads",
         "keepalive-interval", "keepalive-timeout", "log-level", "operator-namespace", "history-revisions",
         "trust-domain", "tls-crl", "max-connection-age", "node-state-gc-after", "last-seen-refresh", "store", "etcd-endpoints", "etcd-cert", "etcd-key",
-        "etcd-ca", "etcd-prefix", "etcd-lease-ttl",
+        "etcd-ca", "etcd-prefix", "etcd-lease-ttl", "etcd-max-txn-ops",
     ]
     static let flagNames: Set<String> = ["no-client-auth", "insecure-h2c", "reload-fail-closed"]
 
@@ -60,6 +60,9 @@ struct SriovController: AsyncParsableCommand {
 
     @Option(help: "Seconds of the leader lease: a replica that stops renewing loses leadership after this long.")
     var etcdLeaseTtl: Int = 5
+
+    @Option(help: "The most compares and writes etcd takes in one transaction (its --max-txn-ops); larger writes are split.")
+    var etcdMaxTxnOps: Int = 128
 
     @Option(help: "Seconds after which the node state of a node whose agent has not reported is deleted (0: never). Runs on the leader; at least 3 times --last-seen-refresh.")
     var nodeStateGcAfter: Int = 0
@@ -185,6 +188,9 @@ struct SriovController: AsyncParsableCommand {
                 throw ValidationError("--etcd-cert/--etcd-ca are given but --etcd-endpoints uses http (plaintext); use https://")
             }
             if !etcdPrefix.hasPrefix("/") { throw ValidationError("--etcd-prefix \(etcdPrefix) must start with /") }
+            if etcdMaxTxnOps < 2 || etcdMaxTxnOps > 100_000 {
+                throw ValidationError("--etcd-max-txn-ops \(etcdMaxTxnOps) is out of range; expected 2 to 100000")
+            }
             if etcdLeaseTtl < 2 || etcdLeaseTtl > 300 {
                 throw ValidationError("--etcd-lease-ttl \(etcdLeaseTtl) is out of range; expected 2 to 300 seconds")
             }
@@ -208,6 +214,19 @@ struct SriovController: AsyncParsableCommand {
         switch target {
         case .host(let h, _): BindTarget.host(h, port: port).description
         case .unix: target.description
+        }
+    }
+
+    /// Leader work with several replicas: every 30 s, writes the node specs
+    /// and rendered objects that differ from the render (left behind when a
+    /// replica died between the parts of a split commit), fenced by the term.
+    static func repairDerivedObjects(state: ControllerState, facts: ServerFacts, election: EtcdLeaderElection) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(30))
+                guard facts.isLeader, let fence = election.fence else { continue }
+                _ = await state.repairDerived(fence: fence)
+            }
         }
     }
 
@@ -313,6 +332,7 @@ struct SriovController: AsyncParsableCommand {
                     endpoints: parsed.targets,
                     tls: parsed.tls ? TLSConfiguration(certificatePath: etcdCert, privateKeyPath: etcdKey, trustRootsPath: etcdCa) : nil)
                 options.prefix = etcdPrefix
+                options.maxOperationsPerTransaction = etcdMaxTxnOps
                 let s = try await EtcdStore(options: options)
                 etcdStore = s
                 store = s
@@ -424,6 +444,9 @@ struct SriovController: AsyncParsableCommand {
                     }
                 }
             })
+        }
+        if let election {
+            replicaTasks.append(Self.repairDerivedObjects(state: state, facts: facts, election: election))
         }
         if nodeStateGcAfter > 0 {
             replicaTasks.append(Self.collectStaleNodeStates(

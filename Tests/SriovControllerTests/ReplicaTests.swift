@@ -259,6 +259,51 @@ struct ReplicaTests {
         #expect(collectedLines(follower).count == 1 && collectedLines(follower)[0].contains("worker-1"), "\(collectedLines(follower))")
     }
 
+    @Test func aChangeLargerThanOneEtcdTransactionIsWrittenInParts() async throws {
+        // --etcd-max-txn-ops 2: a policy over three nodes writes the policy,
+        // three node states and three device-plugin configs in five parts
+        // (the store refuses any larger transaction itself).
+        let cluster = try await EtcdCluster(size: 1)
+        let prefix = Self.prefix()
+        let a = try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix,
+                                                  "--etcd-max-txn-ops", "2"])
+        try await a.start()
+        let op = try a.channel("operator-admin")
+        defer { op.close() }
+        for node in ["worker-0", "worker-1", "worker-2"] {
+            let ch = try a.channel("node-\(node)")
+            _ = try await ch.sendInventory([Objects.inventory(node)])
+            ch.close()
+        }
+        let agent = try a.channel("node-worker-2")
+        defer { agent.close() }
+        var req = SriovV1.WatchConfigRequest()
+        req.nodeName = "worker-2"
+        try await agent.serverStreaming(AgentRPC.watchConfig, req, timeout: .seconds(30)) { stream in
+            var it = stream.makeAsyncIterator()
+            let first = try #require(try await it.next())
+            var apply = SriovV1.ApplyPolicyRequest()
+            apply.policy = Objects.policy("wide", numVfs: 6)
+            let applied = try await op.unary(Op.applyPolicy, apply)
+            #expect(applied.affectedNodes.sorted() == ["worker-0", "worker-1", "worker-2"])
+            // The agent of the last node (in the last parts) gets its push.
+            let pushed = try #require(try await it.next())
+            #expect(pushed.generation == first.generation + 1 && pushed.spec.interfaces.first?.numVfs == 6)
+        }
+        let states = try await op.unary(Op.listNodeStates, SriovV1.ListRequest()).items
+        #expect(states.count == 3 && states.allSatisfy { $0.spec.interfaces.first?.numVfs == 6 }, "\(states.map(\.spec))")
+        let rendered = try await op.unary(Op.listRendered, SriovV1.ListRequest()).items
+        #expect(rendered.filter { $0.json.contains("intelnics") }.count == 3, "\(rendered.map(\.name))")
+        // A restart reads back one consistent state.
+        a.stop()
+        try await a.start()
+        let again = try a.channel("operator-admin")
+        defer { again.close() }
+        let reread = try await again.unary(Op.listNodeStates, SriovV1.ListRequest()).items
+        #expect(reread.map(\.metadata.generation) == states.map(\.metadata.generation))
+        #expect(!a.log.contains("wrote what the render changed"), "nothing was left for the restart to write")
+    }
+
     @Test func oneEtcdMemberKilledKeepsEverythingWorking() async throws {
         let cluster = try await EtcdCluster(size: 3)
         let prefix = Self.prefix()

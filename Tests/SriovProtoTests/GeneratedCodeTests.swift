@@ -18,7 +18,8 @@ struct GeneratedCodeTests {
         #expect(SriovV1.Agent.watchConfig.kind == .serverStreaming)
         #expect(GrpcReflectionV1.ServerReflection.serverReflectionInfo.kind == .bidirectionalStreaming)
         #expect(GrpcHealthV1.Health.check.inputName == "grpc.health.v1.HealthCheckRequest")
-        #expect(SriovV1.Operator.methods.count == 15)
+        #expect(SriovV1.Operator.methods.count == 16)
+        #expect(SriovV1.Operator.getServerInfo.path == "/sriov.v1.Operator/GetServerInfo" && SriovV1.Operator.getServerInfo.kind == .unary)
     }
 
     @Test func registryFindsFilesBySymbolWithTheirImports() throws {
