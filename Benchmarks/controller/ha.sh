@@ -46,11 +46,11 @@ start_etcd() {
   done
   for i in $(seq 0 $((n - 1))); do
     local client=$((base + 2 * i)) peer=$((base + 2 * i + 1))
-    etcd --name "m$i" --data-dir "$work/etcd-$n-$i" \
+    etcd --name "m$i" --data-dir "$work/etcd-$base-$i" \
       --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
       --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
       --initial-cluster "$cluster" --initial-cluster-state new --initial-cluster-token "bench-$n-$base" \
-      --log-level error 2>"$work/etcd-$n-$i.log" &
+      --log-level error >"$work/etcd-$base-$i.log" 2>&1 &
     pids+=("$!")
     endpoints+="${endpoints:+,}http://127.0.0.1:$client"
   done
