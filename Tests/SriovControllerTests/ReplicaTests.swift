@@ -304,6 +304,45 @@ struct ReplicaTests {
         #expect(!a.log.contains("wrote what the render changed"), "nothing was left for the restart to write")
     }
 
+    @Test func anAgentProcessWhoseReplicaIsKilledMovesToAnotherAndAppliesLaterChanges() async throws {
+        let cluster = try await EtcdCluster(size: 1)
+        let prefix = Self.prefix()
+        let a = try Self.replica(cluster, prefix: prefix), b = try Self.replica(cluster, prefix: prefix)
+        try await a.start()
+        try await b.start()
+        let opB = try b.channel("operator-admin")
+        defer { opB.close() }
+        let node = try SimulatedNode(nics: "xl710:1")
+        let states = try await NodeStateRecorder(opB, node: "worker-0")
+        defer { states.cancel() }
+        // The real agent, given both replicas, connects to A first.
+        let agent = try AgentProcess(node: node, name: "worker-0", controllerPort: a.port, otherPorts: [b.port], certs: a.certs)
+        defer { agent.stop() }
+        func synced(_ numVfs: Int32, after generation: Int64) async throws -> SriovV1.SriovNetworkNodeState {
+            try await states.wait(for: "Succeeded with \(numVfs) VFs after generation \(generation)") {
+                $0.metadata.generation > generation && $0.status.syncStatus == "Succeeded"
+                    && $0.status.observedGeneration == $0.metadata.generation && $0.spec.interfaces.first?.numVfs == numVfs
+            }
+        }
+        var apply = SriovV1.ApplyPolicyRequest()
+        apply.policy = Objects.policy("p1", numVfs: 4)
+        _ = try await opB.unary(Op.applyPolicy, apply)
+        let first = try await synced(4, after: 0)
+
+        // A dies under the agent; a later change made through B reaches the
+        // node through B.
+        let clock = ContinuousClock()
+        let killedAt = clock.now
+        a.stop(signal: SIGKILL)
+        apply.policy = Objects.policy("p1", numVfs: 6)
+        _ = try await opB.unary(Op.applyPolicy, apply)
+        let second = try await synced(6, after: first.metadata.generation)
+        print("agent applied a change made through replica B \(clock.now - killedAt) after its replica A was killed")
+        #expect(second.metadata.generation == first.metadata.generation + 1)
+        #expect(node.virtualFunctions(EndToEndTests.pf0).count == 6)
+        #expect(agent.isRunning)
+    }
+
     @Test func oneEtcdMemberKilledKeepsEverythingWorking() async throws {
         let cluster = try await EtcdCluster(size: 3)
         let prefix = Self.prefix()

@@ -71,8 +71,9 @@ final class AgentProcess: @unchecked Sendable {
     private var process: Process?
 
     /// Starts `sriov-agent` for node `name` (certificate `node-NAME`) with
-    /// the controller at `port`.
-    init(node: SimulatedNode, name: String, controllerPort port: Int, certs: TestCertificates,
+    /// the controller at `port` (and the replicas at `otherPorts`, tried in
+    /// turn when one goes away).
+    init(node: SimulatedNode, name: String, controllerPort port: Int, otherPorts: [Int] = [], certs: TestCertificates,
          labels: [String] = ["sriov=true"], arguments: [String] = []) throws {
         self.node = node
         self.name = name
@@ -81,7 +82,7 @@ final class AgentProcess: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: SimulatedNode.agentBinary)
         p.arguments = [
-            "--controller", "127.0.0.1:\(port)", "--node-name", name,
+            "--controller", ([port] + otherPorts).map { "127.0.0.1:\($0)" }.joined(separator: ","), "--node-name", name,
             "--tls-cert", certs.path("node-\(name).crt"), "--tls-key", certs.path("node-\(name).key"), "--tls-ca", certs.path("ca.crt"),
             "--sysfs-root", node.sysfsRoot, "--state-dir", node.stateDir, "--log-level", "debug",
         ] + labels.flatMap { ["--label", $0] } + arguments
