@@ -343,6 +343,37 @@ struct ReplicaTests {
         #expect(agent.isRunning)
     }
 
+    @Test func aReplicaSpeaksToEtcdOverMutualTLSAndAClientWithoutACertificateIsRefused() async throws {
+        let certs = try TestCertificates.shared.get()
+        let tls = EtcdCluster.TLSFiles(
+            serverCert: certs.path("controller.crt"), serverKey: certs.path("controller.key"), ca: certs.path("ca.crt"),
+            clientCert: certs.path("operator-admin.crt"), clientKey: certs.path("operator-admin.key"))
+        let cluster = try await EtcdCluster(size: 1, tls: tls)
+        #expect(cluster.endpointList.hasPrefix("https://"))
+        let prefix = Self.prefix()
+        let store = ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix, "--etcd-ca", certs.path("ca.crt")]
+        let a = try ControllerProcess(arguments: store + ["--etcd-cert", certs.path("operator-admin.crt"), "--etcd-key", certs.path("operator-admin.key")])
+        try await a.start()
+        let op = try a.channel("operator-admin")
+        defer { op.close() }
+        var apply = SriovV1.ApplyNetworkRequest()
+        apply.network = Objects.network("over-tls")
+        let created = try await op.unary(Op.applyNetwork, apply)
+        #expect(created.created)
+        let info = try await op.unary(Op.getServerInfo, SriovV1.GetServerInfoRequest())
+        #expect(info.store == "etcd")
+
+        // Without a client certificate etcd refuses the handshake: one line
+        // naming etcd, and exit status 1, before anything listens.
+        let r = try TestProcess.run(ControllerProcess.binary, [
+            "--listen", "127.0.0.1:0", "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"),
+            "--tls-ca", certs.path("ca.crt"),
+        ] + store, timeout: 60)
+        #expect(r.status == 1, "\(r.output)")
+        #expect(r.stderr.contains("sriov-controller: cannot use etcd at https://127.0.0.1:"), "\(r.output)")
+        #expect(!r.stderr.contains("listening on"), "\(r.output)")
+    }
+
     @Test func oneEtcdMemberKilledKeepsEverythingWorking() async throws {
         let cluster = try await EtcdCluster(size: 3)
         let prefix = Self.prefix()

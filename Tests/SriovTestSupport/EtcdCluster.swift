@@ -23,12 +23,35 @@ public final class EtcdCluster: Sendable {
         public var clientURL: String { "127.0.0.1:\(clientPort)" }
     }
 
+    /// Certificates for etcd's client port: the members serve `serverCert`
+    /// and require client certificates that chain to `ca`
+    /// (`--client-cert-auth`); `clientCert` is what the test's own probe
+    /// presents.
+    public struct TLSFiles: Sendable {
+        public var serverCert: String
+        public var serverKey: String
+        public var ca: String
+        public var clientCert: String
+        public var clientKey: String
+
+        public init(serverCert: String, serverKey: String, ca: String, clientCert: String, clientKey: String) {
+            self.serverCert = serverCert
+            self.serverKey = serverKey
+            self.ca = ca
+            self.clientCert = clientCert
+            self.clientKey = clientKey
+        }
+    }
+
     public let members: [Member]
+    /// TLS on the client port; nil = plaintext.
+    public let tls: TLSFiles?
     private let processes: Locked<[Int: pid_t]>
     private let root: URL
 
     /// Starts `size` members and waits until the cluster answers a write.
-    public init(size: Int = 1) async throws {
+    public init(size: Int = 1, tls: TLSFiles? = nil) async throws {
+        self.tls = tls
         root = try RepoPaths.temporaryDirectory("etcd")
         var members: [Member] = []
         for i in 0..<size {
@@ -52,23 +75,28 @@ public final class EtcdCluster: Sendable {
         try? FileManager.default.removeItem(at: root)
     }
 
-    /// `HOST:PORT` of every member, comma-separated (the controller's flag).
-    public var endpointList: String { members.map(\.clientURL).joined(separator: ",") }
+    /// `HOST:PORT` of every member, comma-separated (the controller's flag;
+    /// `https://HOST:PORT` with TLS).
+    public var endpointList: String { members.map { (tls == nil ? "" : "https://") + $0.clientURL }.joined(separator: ",") }
     public var endpoints: [BindTarget] { members.map(\.clientTarget) }
 
     /// Starts (or restarts, on its data directory) member `index`.
     public func start(_ index: Int) throws {
         let m = members[index]
+        let scheme = tls == nil ? "http" : "https"
         let cluster = members.map { "\($0.name)=http://127.0.0.1:\($0.peerPort)" }.joined(separator: ",")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary)
         p.arguments = [
             "--name", m.name, "--data-dir", m.dataDir,
-            "--listen-client-urls", "http://127.0.0.1:\(m.clientPort)", "--advertise-client-urls", "http://127.0.0.1:\(m.clientPort)",
+            "--listen-client-urls", "\(scheme)://127.0.0.1:\(m.clientPort)", "--advertise-client-urls", "\(scheme)://127.0.0.1:\(m.clientPort)",
             "--listen-peer-urls", "http://127.0.0.1:\(m.peerPort)", "--initial-advertise-peer-urls", "http://127.0.0.1:\(m.peerPort)",
             "--initial-cluster", cluster, "--initial-cluster-state", "new", "--initial-cluster-token", root.lastPathComponent,
             "--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "error",
         ]
+        if let tls {
+            p.arguments! += ["--cert-file", tls.serverCert, "--key-file", tls.serverKey, "--trusted-ca-file", tls.ca, "--client-cert-auth"]
+        }
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
@@ -95,7 +123,10 @@ public final class EtcdCluster: Sendable {
         var lastError = "no attempt"
         while ContinuousClock.now < deadline {
             for (i, m) in members.enumerated() where isRunning(i) {
-                let ch = try GRPCChannel(configuration: ClientConfiguration(target: m.clientTarget, security: .insecurePlaintext))
+                let security: ClientConfiguration.Security = tls.map {
+                    .tls(TLSConfiguration(certificatePath: $0.clientCert, privateKeyPath: $0.clientKey, trustRootsPath: $0.ca))
+                } ?? .insecurePlaintext
+                let ch = try GRPCChannel(configuration: ClientConfiguration(target: m.clientTarget, security: security))
                 defer { ch.close() }
                 do {
                     // PutRequest{key: "/health-probe", value: ""}.
