@@ -41,9 +41,11 @@ public struct OperatorService: Sendable {
     let operatorNamespace: String
     let defaultNetworkNamespace: String
     let facts: ServerFacts
+    let shutdown: StreamShutdown
 
     public init(state: ControllerState, store: any KVStore, metrics: ControllerMetrics, logger: Logger,
-                options: ControllerState.Options = .defaults, facts: ServerFacts = ServerFacts(store: "sqlite")) {
+                options: ControllerState.Options = .defaults, facts: ServerFacts = ServerFacts(store: "sqlite"),
+                shutdown: StreamShutdown = StreamShutdown()) {
         self.state = state
         self.store = store
         self.metrics = metrics
@@ -51,6 +53,7 @@ public struct OperatorService: Sendable {
         operatorNamespace = options.operatorNamespace
         defaultNetworkNamespace = options.defaultNetworkNamespace
         self.facts = facts
+        self.shutdown = shutdown
     }
 
     typealias Op = SriovV1.Operator
@@ -268,12 +271,13 @@ public struct OperatorService: Sendable {
         let metrics = metrics
         let logger = logger
         let store = store
+        let shutdown = shutdown
         return ServerRoute.serverStreaming(m) { req, writer, context in
             try await Instrumented.run(m.method, metrics: metrics) {
                 try Authorization.check(.read, context, logger: logger)
                 let filterKey: String? = req.name.isEmpty ? nil : (key?(req.name))
                 let filterName = req.name
-                func wanted(_ kv: KeyValue) -> Bool {
+                let wanted: @Sendable (KeyValue) -> Bool = { kv in
                     if let filterKey { return kv.key == filterKey }
                     if !filterName.isEmpty { return kv.key.hasSuffix("/" + filterName) }
                     return true
@@ -303,15 +307,30 @@ public struct OperatorService: Sendable {
                         after = rv
                     }
                     try await writer.write(event(.bookmark, nil, String(after)))
-                    for try await e in store.watch(prefix: prefix, after: after) where wanted(e.kv) {
-                        let rv = String(e.revision)
-                        switch e.kind {
-                        case .put:
-                            try await writer.write(event(e.previous == nil ? .added : .modified, try decode(e.kv), rv))
-                        case .delete:
-                            // The object as it was, with the delete's revision.
-                            try await writer.write(event(.deleted, try decode(e.kv), rv))
+                    let from = after
+                    // Changes until the store's watch ends, or UNAVAILABLE
+                    // when the controller shuts down (the client resumes).
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            for try await e in store.watch(prefix: prefix, after: from) where wanted(e.kv) {
+                                let rv = String(e.revision)
+                                switch e.kind {
+                                case .put:
+                                    try await writer.write(event(e.previous == nil ? .added : .modified, try decode(e.kv), rv))
+                                case .delete:
+                                    // The object as it was, with the delete's revision.
+                                    try await writer.write(event(.deleted, try decode(e.kv), rv))
+                                }
+                            }
                         }
+                        group.addTask {
+                            await shutdown.wait()
+                            if shutdown.hasEnded {
+                                throw RPCError(code: .unavailable, message: "the controller is shutting down; resume after the last resource_version received")
+                            }
+                        }
+                        try await group.next()
+                        group.cancelAll()
                     }
                 } catch {
                     throw rpcError(error)

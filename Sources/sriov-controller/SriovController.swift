@@ -415,8 +415,10 @@ struct SriovController: AsyncParsableCommand {
         let facts = etcdStore == nil
             ? ServerFacts(store: self.store)
             : ServerFacts(store: self.store, replica: candidate, leading: false)
+        let streamShutdown = StreamShutdown()
         deferred.install(
-            OperatorService(state: state, store: store, metrics: metrics, logger: logger, options: options, facts: facts).routes
+            OperatorService(state: state, store: store, metrics: metrics, logger: logger, options: options, facts: facts,
+                            shutdown: streamShutdown).routes
             + AgentService(state: state, fanout: fanout, metrics: metrics, logger: logger).routes)
         health.setStatus(.serving)
         for s in services { health.setStatus(.serving, for: s) }
@@ -496,6 +498,7 @@ struct SriovController: AsyncParsableCommand {
             health.enterShutdown()
             for t in replicaTasks { t.cancel() }
             fanout.closeAll()
+            streamShutdown.end()
             await server.shutdown()
             metricsServer?.stop()
             store.close()

@@ -47,8 +47,20 @@ struct DurabilityTests {
         #expect(try await op.unary(GrpcHealthV1.Health.check, check).status == .serving)
     }
 
-    @Test func everyAcknowledgedWriteSurvivesKillNine() async throws {
-        let c = try ControllerProcess()
+    enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case sqlite, etcd
+        var testDescription: String { rawValue }
+        static var available: [Backend] { EtcdCluster.available ? allCases : [.sqlite] }
+    }
+
+    @Test(arguments: Backend.available)
+    func everyAcknowledgedWriteSurvivesKillNine(_ backend: Backend) async throws {
+        // etcd: the same kills of the controller, on one etcd member that
+        // lives through them.
+        let cluster = backend == .etcd ? try await EtcdCluster(size: 1) : nil
+        let c = try cluster.map {
+            try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", $0.endpointList, "--etcd-prefix", "/durability/"])
+        } ?? ControllerProcess()
         var rng = SplitMix64(seed: 0x5EED)
         let writes = Acknowledged()
         for round in 0...10 {
@@ -101,6 +113,7 @@ struct DurabilityTests {
             c.stop(signal: SIGKILL)
             await writers.value
             op.close()
+            guard backend == .sqlite else { continue }
             let check = try TestProcess.run("/usr/bin/env", [
                 "python3", "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('PRAGMA integrity_check').fetchone()[0])",
                 c.dataDir + "/sriov.db",

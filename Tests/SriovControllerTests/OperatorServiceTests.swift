@@ -236,6 +236,32 @@ struct OperatorServiceTests {
         #expect(back.metadata.generation >= 1)
     }
 
+    @Test func aShutdownEndsOpenWatchesWithUnavailable() async throws {
+        let c = try ControllerProcess()
+        try await c.start()
+        let view = try c.channel("viewer-view")
+        defer { view.close() }
+        let ended = Task {
+            await rpcError {
+                try await view.serverStreaming(Op.watchNodeStates, SriovV1.WatchRequest(), timeout: .seconds(60)) { stream in
+                    for try await _ in stream {}
+                }
+            }
+        }
+        // The stream is open once the controller has sent its BOOKMARK.
+        try await view.serverStreaming(Op.watchNodeStates, SriovV1.WatchRequest(), timeout: .seconds(10)) { stream in
+            var it = stream.makeAsyncIterator()
+            let bookmark = try #require(try await it.next())
+            #expect(bookmark.type == .bookmark)
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let status = c.stop(signal: SIGTERM)
+        let error = await ended.value
+        #expect(error?.code == .unavailable && error?.message.contains("shutting down") == true, "\(String(describing: error))")
+        #expect(status == 0)
+        #expect(c.log.contains("server stopped"))
+    }
+
     @Test func listsArePagedAtOneRevision() async throws {
         let c = try ControllerProcess()
         try await c.start()
