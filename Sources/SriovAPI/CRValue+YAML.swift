@@ -15,63 +15,102 @@ extension CRValue {
     ///   other string that needs it, a double-quoted scalar with escapes.
     public func yamlString() -> String {
         var out = ""
+        writeYAML(to: &out)
+        return out
+    }
+
+    /// Hands what ``yamlString()`` returns to `emit` in pieces of about
+    /// `chunkSize` bytes (the last one shorter), so that a large document (a
+    /// render of a whole fleet, about 1 GB) need never be one string.
+    public func writeYAML(chunkSize: Int = 1 << 16, _ emit: (String) -> Void) {
+        withoutActuallyEscaping(emit) { emit in
+            var sink = ChunkedText(chunkSize: chunkSize, emit: emit)
+            writeYAML(to: &sink)
+            sink.flush()
+        }
+    }
+
+    /// Writes `CRCodec.list(items).yamlString()` where item `i` is
+    /// `item(i)`, making and dropping one item at a time, in chunks of about
+    /// `chunkSize` bytes handed to `emit`.
+    public static func writeYAMLList(count: Int, item: (Int) -> CRValue, chunkSize: Int = 1 << 16, _ emit: (String) -> Void) {
+        withoutActuallyEscaping(emit) { emit in
+            var sink = ChunkedText(chunkSize: chunkSize, emit: emit)
+            // The List's fields in CRCodec.list's order; `items` item by item,
+            // each written as a one-item sequence (which is how the whole
+            // sequence writes it).
+            guard case .object(let pairs) = CRCodec.list([]) else { return }
+            for pair in pairs {
+                if pair.key == "items" && count > 0 {
+                    sink.write("items:\n")
+                    for i in 0..<count {
+                        writeYAMLBlock(.array([item(i)]), indent: 0, firstLineIndented: true, into: &sink)
+                    }
+                } else {
+                    writeYAMLBlock(.object([pair]), indent: 0, firstLineIndented: true, into: &sink)
+                }
+            }
+            sink.flush()
+        }
+    }
+
+    func writeYAML(to out: inout some TextOutputStream) {
         switch self {
         case .object(let pairs) where !pairs.isEmpty:
             CRValue.writeYAMLBlock(self, indent: 0, firstLineIndented: true, into: &out)
         case .array(let items) where !items.isEmpty:
             CRValue.writeYAMLBlock(self, indent: 0, firstLineIndented: true, into: &out)
         default:
-            out.append(CRValue.yamlScalar(self, contentIndent: 0))
-            out.append("\n")
+            out.write(CRValue.yamlScalar(self, contentIndent: 0))
+            out.write("\n")
         }
-        return out
     }
 
     private static func spaces(_ n: Int) -> String { String(repeating: " ", count: n) }
 
     /// Writes a non-empty mapping or sequence whose lines start at `indent`.
     /// With `firstLineIndented` false the first line continues a `- ` prefix.
-    static func writeYAMLBlock(_ value: CRValue, indent: Int, firstLineIndented: Bool, into out: inout String) {
+    static func writeYAMLBlock(_ value: CRValue, indent: Int, firstLineIndented: Bool, into out: inout some TextOutputStream) {
         switch value {
         case .object(let pairs):
             for (i, pair) in pairs.enumerated() {
-                if i > 0 || firstLineIndented { out.append(spaces(indent)) }
-                out.append(yamlKey(pair.key))
-                out.append(":")
+                if i > 0 || firstLineIndented { out.write(spaces(indent)) }
+                out.write(yamlKey(pair.key))
+                out.write(":")
                 switch pair.value {
                 case .object(let inner) where !inner.isEmpty:
-                    out.append("\n")
+                    out.write("\n")
                     writeYAMLBlock(pair.value, indent: indent + 2, firstLineIndented: true, into: &out)
                 case .array(let inner) where !inner.isEmpty:
-                    out.append("\n")
+                    out.write("\n")
                     writeYAMLBlock(pair.value, indent: indent, firstLineIndented: true, into: &out)
                 default:
-                    out.append(" ")
-                    out.append(yamlScalar(pair.value, contentIndent: indent + 2))
-                    out.append("\n")
+                    out.write(" ")
+                    out.write(yamlScalar(pair.value, contentIndent: indent + 2))
+                    out.write("\n")
                 }
             }
         case .array(let items):
             for (i, item) in items.enumerated() {
-                if i > 0 || firstLineIndented { out.append(spaces(indent)) }
-                out.append("-")
+                if i > 0 || firstLineIndented { out.write(spaces(indent)) }
+                out.write("-")
                 switch item {
                 case .object(let inner) where !inner.isEmpty:
-                    out.append(" ")
+                    out.write(" ")
                     writeYAMLBlock(item, indent: indent + 2, firstLineIndented: false, into: &out)
                 case .array(let inner) where !inner.isEmpty:
-                    out.append(" ")
+                    out.write(" ")
                     writeYAMLBlock(item, indent: indent + 2, firstLineIndented: false, into: &out)
                 default:
-                    out.append(" ")
-                    out.append(yamlScalar(item, contentIndent: indent + 2))
-                    out.append("\n")
+                    out.write(" ")
+                    out.write(yamlScalar(item, contentIndent: indent + 2))
+                    out.write("\n")
                 }
             }
         default:
-            out.append(spaces(indent))
-            out.append(yamlScalar(value, contentIndent: indent))
-            out.append("\n")
+            out.write(spaces(indent))
+            out.write(yamlScalar(value, contentIndent: indent))
+            out.write("\n")
         }
     }
 
@@ -222,5 +261,29 @@ extension CRValue {
         }
         out.append("\"")
         return out
+    }
+}
+
+/// Text gathered into chunks of about `chunkSize` bytes, each handed on.
+struct ChunkedText: TextOutputStream {
+    let chunkSize: Int
+    let emit: (String) -> Void
+    private var buffer = ""
+
+    init(chunkSize: Int, emit: @escaping (String) -> Void) {
+        self.chunkSize = chunkSize
+        self.emit = emit
+        buffer.reserveCapacity(chunkSize + 1024)
+    }
+
+    mutating func write(_ string: String) {
+        buffer.append(string)
+        if buffer.utf8.count >= chunkSize { flush() }
+    }
+
+    mutating func flush() {
+        guard !buffer.isEmpty else { return }
+        emit(buffer)
+        buffer.removeAll(keepingCapacity: true)
     }
 }

@@ -32,14 +32,32 @@ public enum OfflineRender {
         }
     }
 
-    /// A successful render.
+    /// A successful render: the `v1 List` of the node states with their
+    /// rendered spec (by node name), the `device-plugin-config` ConfigMap,
+    /// then the NADs (by namespace and name).
+    ///
+    /// The items are made when asked for: a fleet's render holds millions of
+    /// VF groups, and made all at once as values they take more memory than
+    /// their text. ``writeYAML(chunkSize:_:)`` makes, writes and drops them
+    /// one at a time.
     public struct Output: Sendable {
-        /// The `v1 List`: the node states with their rendered spec (by node
-        /// name), the `device-plugin-config` ConfigMap, then the NADs (by
-        /// namespace and name).
-        public var list: CRValue
+        /// How many objects the List holds.
+        public let itemCount: Int
+        let makeItem: @Sendable (Int) -> CRValue
         /// Things worth telling the user that do not fail the render.
         public var warnings: [String]
+
+        /// The object at `index` (0 ..< ``itemCount``).
+        public func item(_ index: Int) -> CRValue { makeItem(index) }
+
+        /// The whole List as one value.
+        public var list: CRValue { CRCodec.list((0..<itemCount).map(makeItem)) }
+
+        /// Exactly `list.yamlString()`, handed to `emit` in chunks of about
+        /// `chunkSize` bytes, one item in memory at a time.
+        public func writeYAML(chunkSize: Int = 1 << 16, _ emit: (String) -> Void) {
+            CRValue.writeYAMLList(count: itemCount, item: makeItem, chunkSize: chunkSize, emit)
+        }
     }
 
     /// Why a render failed: every problem found, one human line each.
@@ -122,31 +140,43 @@ public enum OfflineRender {
         }
         if !problems.isEmpty { return failure(problems, warnings) }
 
-        var items: [CRValue] = []
-        var configData: [(key: String, value: CRValue)] = []
-        for name in nodes.keys.sorted() {
-            guard let output = state.outputs[name] else { continue }
-            var nodeState = SriovV1.SriovNetworkNodeState()
-            nodeState.metadata.name = name
-            let inputNamespace = states[name]?.metadata.namespace ?? ""
-            nodeState.metadata.namespace = inputNamespace.isEmpty ? options.operatorNamespace : inputNamespace
-            if let spec = output.spec { nodeState.spec = spec }
-            if let status = states[name]?.status { nodeState.status = status }
-            items.append(CRCodec.encode(nodeState))
-            configData.append((name, .string(output.devicePluginConfig.jsonText)))
+        let rendered = nodes.keys.sorted().filter { state.outputs[$0] != nil }
+        let nadKeys = state.attachments.keys.sorted().filter {
+            if case .success = state.attachments[$0] { return true }
+            return false
         }
-        items.append(.object([
-            ("apiVersion", .string("v1")),
-            ("kind", .string("ConfigMap")),
-            ("metadata", .object([
-                ("name", .string(configMapName)),
-                ("namespace", .string(options.operatorNamespace)),
-            ])),
-            ("data", .object(configData)),
-        ]))
-        for key in state.attachments.keys.sorted() {
-            if case .success(let nad) = state.attachments[key] { items.append(nad.crValue) }
+        let operatorNamespace = options.operatorNamespace
+        let inputStates = states
+        // Node states, then the ConfigMap, then the NADs.
+        let makeItem: @Sendable (Int) -> CRValue = { index in
+            if index < rendered.count {
+                let name = rendered[index]
+                let output = state.outputs[name]
+                var nodeState = SriovV1.SriovNetworkNodeState()
+                nodeState.metadata.name = name
+                let inputNamespace = inputStates[name]?.metadata.namespace ?? ""
+                nodeState.metadata.namespace = inputNamespace.isEmpty ? operatorNamespace : inputNamespace
+                if let spec = output?.spec { nodeState.spec = spec }
+                if let status = inputStates[name]?.status { nodeState.status = status }
+                return CRCodec.encode(nodeState)
+            }
+            if index == rendered.count {
+                let configData = rendered.map { name in
+                    (key: name, value: CRValue.string(state.outputs[name]?.devicePluginConfig.jsonText ?? ""))
+                }
+                return .object([
+                    ("apiVersion", .string("v1")),
+                    ("kind", .string("ConfigMap")),
+                    ("metadata", .object([
+                        ("name", .string(configMapName)),
+                        ("namespace", .string(operatorNamespace)),
+                    ])),
+                    ("data", .object(configData)),
+                ])
+            }
+            guard case .success(let nad) = state.attachments[nadKeys[index - rendered.count - 1]] else { return .null }
+            return nad.crValue
         }
-        return .success(Output(list: CRCodec.list(items), warnings: warnings))
+        return .success(Output(itemCount: rendered.count + 1 + nadKeys.count, makeItem: makeItem, warnings: warnings))
     }
 }

@@ -88,7 +88,9 @@ struct RenderCommand: ParsableCommand {
                 Self.printError("warning: and \(result.warnings.count - limits.maxErrors) more warnings")
             }
             switch output {
-            case .yaml: print(result.list.yamlString(), terminator: "")
+            case .yaml:
+                // In pieces: a fleet's render is about 1 GB of YAML.
+                result.writeYAML { Console.out($0) }
             case .json: print(result.list.jsonString(indent: 4))
             }
         case .failure(let failure):

@@ -59,6 +59,20 @@ struct SriovctlRenderTests {
         #expect(items[4]["metadata"]?["annotations"]?["k8s.v1.cni.cncf.io/resourceName"] == .string("openshift.io/intel_nics_1"))
     }
 
+    @Test(arguments: [1, 7, 4096, 1 << 16])
+    func theListWrittenItemByItemIsTheWholeListsText(chunkSize: Int) throws {
+        let output = try OfflineRender.render(Self.decode(Self.exampleFiles)).get()
+        var chunks: [String] = []
+        output.writeYAML(chunkSize: chunkSize) { chunks.append($0) }
+        #expect(chunks.joined() == output.list.yamlString())
+        #expect(chunks.dropLast().allSatisfy { $0.utf8.count >= chunkSize })
+        #expect(output.itemCount >= 4)
+        // An empty List too.
+        var empty = ""
+        CRValue.writeYAMLList(count: 0, item: { _ in .null }, chunkSize: chunkSize) { empty += $0 }
+        #expect(empty == CRCodec.list([]).yamlString())
+    }
+
     @Test func nodeStateWithoutANodeIsAWarning() throws {
         let objects = try Self.decode(["examples/seed/policy.yaml", "examples/inventory/nodestates.yaml"])
         let output = try OfflineRender.render(objects).get()
@@ -74,6 +88,8 @@ struct SriovctlRenderTests {
         #expect(yaml.status == 0, "\(yaml.output)")
         #expect(yaml.stderr.isEmpty)
         #expect(try CRValue.parseDocument(yaml.stdout, source: "stdout") == expected)
+        // Written item by item, it is the same text as the whole List's.
+        #expect(yaml.stdout == expected.yamlString())
         let json = try TestProcess.run(try Self.sriovctl(), [
             "render", "-o", "json", "-f", "examples/seed/policy.yaml", "-f", "examples/seed/network.yaml",
             "-f", "examples/inventory/nodes.yaml", "-f", "examples/inventory/nodestates.yaml",
