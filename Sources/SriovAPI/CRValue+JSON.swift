@@ -34,8 +34,11 @@ extension CRValue {
         return out
     }
 
+    /// `flush`, when given, is called after every array element and object
+    /// member with the text so far, which it may hand on and empty.
     static func writeJSON(
-        _ value: CRValue, into out: inout String, unit: String?, depth: Int, quote: (String, inout String) -> Void
+        _ value: CRValue, into out: inout String, unit: String?, depth: Int, quote: (String, inout String) -> Void,
+        flush: ((inout String) -> Void)? = nil
     ) {
         func newline(_ level: Int) {
             guard let unit else { return }
@@ -57,7 +60,8 @@ extension CRValue {
             for (i, item) in items.enumerated() {
                 if i > 0 { out.append(",") }
                 newline(depth + 1)
-                writeJSON(item, into: &out, unit: unit, depth: depth + 1, quote: quote)
+                writeJSON(item, into: &out, unit: unit, depth: depth + 1, quote: quote, flush: flush)
+                flush?(&out)
             }
             newline(depth)
             out.append("]")
@@ -72,10 +76,58 @@ extension CRValue {
                 newline(depth + 1)
                 quote(pair.key, &out)
                 out.append(unit == nil ? ":" : ": ")
-                writeJSON(pair.value, into: &out, unit: unit, depth: depth + 1, quote: quote)
+                writeJSON(pair.value, into: &out, unit: unit, depth: depth + 1, quote: quote, flush: flush)
+                flush?(&out)
             }
             newline(depth)
             out.append("}")
+        }
+    }
+
+    /// Writes `CRCodec.list(items).jsonString(indent: indent)` where item `i`
+    /// is `item(i)`, making and dropping one item at a time, in chunks of
+    /// about `chunkSize` bytes handed to `emit`.
+    public static func writeJSONList(count: Int, item: (Int) -> CRValue, indent: Int?, chunkSize: Int = 1 << 16, _ emit: (String) -> Void) {
+        withoutActuallyEscaping(emit) { emit in
+            let unit = indent.map { String(repeating: " ", count: max(0, $0)) }
+            guard case .object(let pairs) = CRCodec.list([]) else { return }
+            // Flushed inside an item too: one item (the device-plugin
+            // ConfigMap of a whole fleet) can be hundreds of megabytes.
+            let flush: (inout String) -> Void = { text in
+                if text.utf8.count >= chunkSize {
+                    emit(text)
+                    text = ""
+                }
+            }
+            var out = ""
+            func newline(_ level: Int) {
+                guard let unit else { return }
+                out.append("\n")
+                for _ in 0..<level { out.append(unit) }
+            }
+            out.append("{")
+            for (i, pair) in pairs.enumerated() {
+                if i > 0 { out.append(",") }
+                newline(1)
+                appendJSONQuoted(pair.key, into: &out)
+                out.append(unit == nil ? ":" : ": ")
+                guard pair.key == "items" && count > 0 else {
+                    writeJSON(pair.value, into: &out, unit: unit, depth: 1, quote: appendJSONQuoted)
+                    continue
+                }
+                out.append("[")
+                for j in 0..<count {
+                    if j > 0 { out.append(",") }
+                    newline(2)
+                    writeJSON(item(j), into: &out, unit: unit, depth: 2, quote: appendJSONQuoted, flush: flush)
+                    flush(&out)
+                }
+                newline(1)
+                out.append("]")
+            }
+            newline(0)
+            out.append("}")
+            emit(out)
         }
     }
 

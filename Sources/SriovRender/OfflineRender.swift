@@ -38,8 +38,9 @@ public enum OfflineRender {
     ///
     /// The items are made when asked for: a fleet's render holds millions of
     /// VF groups, and made all at once as values they take more memory than
-    /// their text. ``writeYAML(chunkSize:_:)`` makes, writes and drops them
-    /// one at a time.
+    /// their text. ``writeYAML(chunkSize:_:)`` and
+    /// ``writeJSON(indent:chunkSize:_:)`` make, write and drop them one at a
+    /// time.
     public struct Output: Sendable {
         /// How many objects the List holds.
         public let itemCount: Int
@@ -57,6 +58,11 @@ public enum OfflineRender {
         /// `chunkSize` bytes, one item in memory at a time.
         public func writeYAML(chunkSize: Int = 1 << 16, _ emit: (String) -> Void) {
             CRValue.writeYAMLList(count: itemCount, item: makeItem, chunkSize: chunkSize, emit)
+        }
+
+        /// Exactly `list.jsonString(indent: indent)`, written the same way.
+        public func writeJSON(indent: Int?, chunkSize: Int = 1 << 16, _ emit: (String) -> Void) {
+            CRValue.writeJSONList(count: itemCount, item: makeItem, indent: indent, chunkSize: chunkSize, emit)
         }
     }
 

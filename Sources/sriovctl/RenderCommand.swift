@@ -89,9 +89,11 @@ struct RenderCommand: ParsableCommand {
             }
             switch output {
             case .yaml:
-                // In pieces: a fleet's render is about 1 GB of YAML.
+                // In pieces: a fleet's render is about 1 GB of text.
                 result.writeYAML { Console.out($0) }
-            case .json: print(result.list.jsonString(indent: 4))
+            case .json:
+                result.writeJSON(indent: 4) { Console.out($0) }
+                Console.out("\n")
             }
         case .failure(let failure):
             for warning in failure.warnings.prefix(limits.maxErrors) { Self.printError("warning: " + warning) }

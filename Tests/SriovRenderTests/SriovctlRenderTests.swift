@@ -60,17 +60,25 @@ struct SriovctlRenderTests {
     }
 
     @Test(arguments: [1, 7, 4096, 1 << 16])
-    func theListWrittenItemByItemIsTheWholeListsText(chunkSize: Int) throws {
+    func theListWrittenItemByItemIsTheWholeListsTextInYAMLAndJSON(chunkSize: Int) throws {
         let output = try OfflineRender.render(Self.decode(Self.exampleFiles)).get()
         var chunks: [String] = []
         output.writeYAML(chunkSize: chunkSize) { chunks.append($0) }
         #expect(chunks.joined() == output.list.yamlString())
         #expect(chunks.dropLast().allSatisfy { $0.utf8.count >= chunkSize })
+        for indent in [nil, 0, 4] as [Int?] {
+            var json: [String] = []
+            output.writeJSON(indent: indent, chunkSize: chunkSize) { json.append($0) }
+            #expect(json.joined() == output.list.jsonString(indent: indent), "indent \(String(describing: indent))")
+        }
         #expect(output.itemCount >= 4)
         // An empty List too.
         var empty = ""
         CRValue.writeYAMLList(count: 0, item: { _ in .null }, chunkSize: chunkSize) { empty += $0 }
         #expect(empty == CRCodec.list([]).yamlString())
+        var emptyJSON = ""
+        CRValue.writeJSONList(count: 0, item: { _ in .null }, indent: 4, chunkSize: chunkSize) { emptyJSON += $0 }
+        #expect(emptyJSON == CRCodec.list([]).jsonString(indent: 4))
     }
 
     @Test func nodeStateWithoutANodeIsAWarning() throws {
