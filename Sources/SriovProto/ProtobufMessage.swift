@@ -51,8 +51,14 @@ extension ProtobufMessage {
         let message = _cMessage(in: arena)
         return message.withMemoryRebound(to: ProtobufCMessage.self, capacity: 1) { base in
             let size = protobuf_c_message_get_packed_size(base)
+            // Not through unsafeUninitializedCapacity for an empty message:
+            // with capacity 0 it writes the count into the standard library's
+            // one shared empty-array storage, a race between threads that
+            // ThreadSanitizer reports (harmless, but every empty request
+            // would trip it).
+            if size == 0 { return [] }
             return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                count = size == 0 ? 0 : protobuf_c_message_pack(base, buffer.baseAddress!)
+                count = protobuf_c_message_pack(base, buffer.baseAddress!)
             }
         }
     }

@@ -142,6 +142,9 @@ enum Gzip {
             switch status {
             case Z_STREAM_END:
                 if stream.avail_in != 0 { throw .trailingBytes(Int(stream.avail_in)) }
+                // Capacity 0 would write the shared empty-array storage (see
+                // ProtobufMessage.serializedBytes).
+                if produced == 0 { return [] }
                 return [UInt8](unsafeUninitializedCapacity: produced) { out, count in
                     if produced > 0 { memcpy(out.baseAddress!, buffer!, produced) }
                     count = produced
