@@ -10,9 +10,9 @@
 # processes are TSan builds too), the store contract (SQLite's writer thread
 # and read pool, and etcd), and the HTTP/2 conformance and fuzz-corpus
 # replays (default FILTER), with
-# halt_on_error=1: any data race report fails the run. No suppressions: a
-# race in a system library would be listed in scripts/tsan.supp with the
-# reason, and passed through TSAN_OPTIONS=suppressions=.
+# halt_on_error=1: any data race report fails the run. The only suppressions
+# are races inside system libraries, each listed in scripts/tsan.supp with
+# its reason.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +30,7 @@ if ! flock "$LOCK" swift build --build-tests --sanitize=thread -Xswiftc -DSRIOV_
   echo "tsan: FAIL: the build failed (log: $SCRATCH/build.log)" >&2
   exit 1
 fi
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp}
 export SWIFT_BACKTRACE=enable=no
 # The tests start the ThreadSanitizer builds of the controller, agent and
 # CLI too, so races in those processes fail the run as well.
