@@ -148,7 +148,7 @@ public actor ControllerState {
         collect(nodes: Set(render.outputs.keys).union(nodes.keys), networks: Set(render.attachments.keys).union(renderedNetworkKeys()), into: &m)
         let count = m.nodes.count + m.rendered.count
         guard count > 0 else { return 0 }
-        if let fence { m.compares.append(fence) }
+        m.fence = fence
         _ = try await commit(&m)
         return count
     }
@@ -188,6 +188,9 @@ public actor ControllerState {
     struct Mutation {
         let now: GoogleProtobuf.Timestamp
         var compares: [Compare] = []
+        /// A compare every part of a split commit carries (the leader's
+        /// term for leader work).
+        var fence: Compare?
         var writes: [WriteOp] = []
         var nodes: [String: SriovV1.SriovNetworkNodeState?] = [:]
         var rendered: [String: SriovV1.RenderedObject?] = [:]
@@ -296,7 +299,9 @@ public actor ControllerState {
     private func commit(_ m: inout Mutation) async throws -> Revision {
         guard let limit = store.maxOperationsPerTransaction else { return try await commitPart(&m) }
         let perNodeCompare = following ? 1 : 0
-        if m.writes.count + m.nodes.count + m.rendered.count <= limit && m.compares.count + perNodeCompare * m.nodes.count <= limit {
+        let fenceCount = m.fence == nil ? 0 : 1
+        if m.writes.count + m.nodes.count + m.rendered.count <= limit
+            && m.compares.count + fenceCount + perNodeCompare * m.nodes.count <= limit {
             return try await commitPart(&m)
         }
         var parts = Self.split(m, limit: limit, perNodeCompare: perNodeCompare)
@@ -330,20 +335,27 @@ public actor ControllerState {
     /// node's part.
     static func split(_ m: Mutation, limit: Int, perNodeCompare: Int) -> [Mutation] {
         var first = Mutation(now: m.now)
+        first.fence = m.fence
         first.compares = m.compares
         first.writes = m.writes
         first.affectedNodes = m.affectedNodes
         var parts = [first]
+        func fenced(_ p: Mutation) -> Mutation {
+            var p = p
+            p.fence = m.fence
+            return p
+        }
+        let fenceCount = m.fence == nil ? 0 : 1
         func hasRoom(_ p: Mutation, compares: Int) -> Bool {
             p.writes.count + p.nodes.count + p.rendered.count < limit
-                && p.compares.count + perNodeCompare * p.nodes.count + compares <= limit
+                && p.compares.count + fenceCount + perNodeCompare * p.nodes.count + compares <= limit
         }
         for (name, state) in m.nodes.sorted(by: { $0.key < $1.key }) {
-            if !hasRoom(parts[parts.count - 1], compares: perNodeCompare) { parts.append(Mutation(now: m.now)) }
+            if !hasRoom(parts[parts.count - 1], compares: perNodeCompare) { parts.append(fenced(Mutation(now: m.now))) }
             parts[parts.count - 1].nodes.updateValue(state, forKey: name)
         }
         for (key, object) in m.rendered.sorted(by: { $0.key < $1.key }) {
-            if !hasRoom(parts[parts.count - 1], compares: 0) { parts.append(Mutation(now: m.now)) }
+            if !hasRoom(parts[parts.count - 1], compares: 0) { parts.append(fenced(Mutation(now: m.now))) }
             parts[parts.count - 1].rendered.updateValue(object, forKey: key)
         }
         for push in m.pushes {
@@ -384,6 +396,7 @@ public actor ControllerState {
                 }
             }
         }
+        if let fence = m.fence { m.compares.append(fence) }
         let clock = ContinuousClock()
         let changedAt = clock.now
         let pending: any PendingCommit

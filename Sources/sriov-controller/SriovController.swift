@@ -30,7 +30,7 @@ struct SriovController: AsyncParsableCommand {
         "listen", "data-dir", "tls-cert", "tls-key", "tls-ca", "metrics-listen", "log-format", "threads",
         "keepalive-interval", "keepalive-timeout", "log-level", "operator-namespace", "history-revisions",
         "trust-domain", "tls-crl", "max-connection-age", "node-state-gc-after", "last-seen-refresh", "store", "etcd-endpoints", "etcd-cert", "etcd-key",
-        "etcd-ca", "etcd-prefix", "etcd-lease-ttl", "etcd-max-txn-ops",
+        "etcd-ca", "etcd-prefix", "etcd-lease-ttl", "etcd-max-txn-ops", "derived-repair-interval",
     ]
     static let flagNames: Set<String> = ["no-client-auth", "insecure-h2c", "reload-fail-closed"]
 
@@ -63,6 +63,9 @@ struct SriovController: AsyncParsableCommand {
 
     @Option(help: "The most compares and writes etcd takes in one transaction (its --max-txn-ops); larger writes are split.")
     var etcdMaxTxnOps: Int = 128
+
+    @Option(help: "Seconds between the leader's checks that stored node specs and rendered objects match the render (with --store etcd).")
+    var derivedRepairInterval: Int = 30
 
     @Option(help: "Seconds after which the node state of a node whose agent has not reported is deleted (0: never). Runs on the leader; at least 3 times --last-seen-refresh.")
     var nodeStateGcAfter: Int = 0
@@ -188,6 +191,9 @@ struct SriovController: AsyncParsableCommand {
                 throw ValidationError("--etcd-cert/--etcd-ca are given but --etcd-endpoints uses http (plaintext); use https://")
             }
             if !etcdPrefix.hasPrefix("/") { throw ValidationError("--etcd-prefix \(etcdPrefix) must start with /") }
+            if derivedRepairInterval < 1 || derivedRepairInterval > 86_400 {
+                throw ValidationError("--derived-repair-interval \(derivedRepairInterval) is out of range; expected 1 to 86400 seconds")
+            }
             if etcdMaxTxnOps < 2 || etcdMaxTxnOps > 100_000 {
                 throw ValidationError("--etcd-max-txn-ops \(etcdMaxTxnOps) is out of range; expected 2 to 100000")
             }
@@ -217,13 +223,14 @@ struct SriovController: AsyncParsableCommand {
         }
     }
 
-    /// Leader work with several replicas: every 30 s, writes the node specs
-    /// and rendered objects that differ from the render (left behind when a
-    /// replica died between the parts of a split commit), fenced by the term.
-    static func repairDerivedObjects(state: ControllerState, facts: ServerFacts, election: EtcdLeaderElection) -> Task<Void, Never> {
+    /// Leader work with several replicas: every `interval` seconds, writes
+    /// the node specs and rendered objects that differ from the render (left
+    /// behind when a replica died between the parts of a split commit),
+    /// fenced by the term.
+    static func repairDerivedObjects(state: ControllerState, facts: ServerFacts, election: EtcdLeaderElection, interval: Int) -> Task<Void, Never> {
         Task {
             while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(30))
+                try? await Task.sleep(for: .seconds(interval))
                 guard facts.isLeader, let fence = election.fence else { continue }
                 _ = await state.repairDerived(fence: fence)
             }
@@ -448,7 +455,7 @@ struct SriovController: AsyncParsableCommand {
             })
         }
         if let election {
-            replicaTasks.append(Self.repairDerivedObjects(state: state, facts: facts, election: election))
+            replicaTasks.append(Self.repairDerivedObjects(state: state, facts: facts, election: election, interval: derivedRepairInterval))
         }
         if nodeStateGcAfter > 0 {
             replicaTasks.append(Self.collectStaleNodeStates(

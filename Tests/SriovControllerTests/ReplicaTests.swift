@@ -1,6 +1,8 @@
 import Foundation
 import SriovGRPC
 import SriovProto
+import SriovStore
+import SriovStoreEtcd
 import SriovSync
 import SriovTestSupport
 import Testing
@@ -13,8 +15,13 @@ import Testing
 @Suite(.timeLimit(.minutes(5)), .serialized, .enabled(if: EtcdCluster.available))
 struct ReplicaTests {
     /// A replica of the controller on `cluster`.
+    /// A replica of the controller on `cluster`. The leader checks every
+    /// second that the stored derived objects match its render, so every
+    /// scenario here also shows that the check finds nothing to repair when
+    /// nothing is broken (it would bump generations if it did).
     static func replica(_ cluster: EtcdCluster, prefix: String) throws -> ControllerProcess {
-        try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix])
+        try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix,
+                                          "--derived-repair-interval", "1"])
     }
 
     static func prefix() -> String { "/sriov-\(UUID().uuidString.prefix(8))/" }
@@ -106,6 +113,9 @@ struct ReplicaTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(infos.filter(\.leader).count == 1, "\(infos.map(\.leader))")
+        // The leader's repair has run (every second) and found nothing.
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(![a, b].contains { $0.log.contains("repaired derived objects") }, "\(a.log.suffix(1500))\n\(b.log.suffix(1500))")
         #expect(infos.allSatisfy { $0.store == "etcd" && $0.replica.hasPrefix("127.0.0.1:") })
         #expect(infos[0].replica != infos[1].replica)
         // The same generation whichever replica the agent asks.
@@ -266,7 +276,7 @@ struct ReplicaTests {
         let cluster = try await EtcdCluster(size: 1)
         let prefix = Self.prefix()
         let a = try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix,
-                                                  "--etcd-max-txn-ops", "2"])
+                                                  "--etcd-max-txn-ops", "2", "--derived-repair-interval", "1"])
         try await a.start()
         let op = try a.channel("operator-admin")
         defer { op.close() }
@@ -294,6 +304,28 @@ struct ReplicaTests {
         #expect(states.count == 3 && states.allSatisfy { $0.spec.interfaces.first?.numVfs == 6 }, "\(states.map(\.spec))")
         let rendered = try await op.unary(Op.listRendered, SriovV1.ListRequest()).items
         #expect(rendered.filter { $0.json.contains("intelnics") }.count == 3, "\(rendered.map(\.name))")
+        // The leader's repair (every second) finds nothing to write.
+        try await Task.sleep(for: .milliseconds(2500))
+        #expect(!a.log.contains("repaired derived objects"), "\(a.log.suffix(1500))")
+        let after = try await op.unary(Op.listNodeStates, SriovV1.ListRequest()).items
+        #expect(after.map(\.metadata.generation) == states.map(\.metadata.generation))
+        // A derived object lost behind the controller's back (as when a
+        // replica dies between the parts of a split commit) is written again
+        // by the leader's next check.
+        var options = EtcdStore.Options(endpoints: cluster.endpoints)
+        options.prefix = prefix
+        let direct = try await EtcdStore(options: options)
+        defer { direct.close() }
+        let key = "/rendered/dp/worker-1"
+        let before = try #require(try await direct.get(key))
+        try await direct.commit(Transaction(writes: [.delete(key: key)]))
+        var back: KeyValue?
+        for _ in 0..<100 where back == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            back = try await direct.get(key)
+        }
+        #expect(back?.value == before.value)
+        #expect(a.log.contains("repaired derived objects"), "\(a.log.suffix(1500))")
         // A restart reads back one consistent state.
         a.stop()
         try await a.start()

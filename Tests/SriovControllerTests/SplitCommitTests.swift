@@ -16,6 +16,7 @@ import Testing
         var rendered: Int
         var limit: Int
         var following: Bool
+        var fenced = false
         var parts: Int
         var testDescription: String { name }
     }
@@ -30,6 +31,8 @@ import Testing
         Case(name: "deletes of node states count like writes", primaryWrites: 1, compares: 1, nodes: 3, deletedNodes: 3, rendered: 3,
              limit: 4, following: true, parts: 3),
         Case(name: "the smallest limit", primaryWrites: 1, compares: 1, nodes: 3, rendered: 2, limit: 2, following: true, parts: 3),
+        Case(name: "leader work: the term's compare in every part", primaryWrites: 0, compares: 0, nodes: 300, rendered: 300,
+             limit: 128, following: true, fenced: true, parts: 5),
     ]
 
     static func mutation(_ c: Case) -> ControllerState.Mutation {
@@ -47,6 +50,7 @@ import Testing
         }
         for i in 0..<c.deletedNodes { m.nodes.updateValue(nil, forKey: "gone\(i)") }
         for i in 0..<c.rendered { m.rendered["/rendered/r\(i)"] = .some(SriovV1.RenderedObject()) }
+        if c.fenced { m.fence = Compare(key: "/election/leader", modRevision: 42) }
         return m
     }
 
@@ -57,7 +61,8 @@ import Testing
         #expect(parts.count == c.parts)
         for (i, p) in parts.enumerated() {
             #expect(p.writes.count + p.nodes.count + p.rendered.count <= c.limit, "part \(i)")
-            #expect(p.compares.count + (c.following ? p.nodes.count : 0) <= c.limit, "part \(i)")
+            #expect(p.compares.count + (p.fence == nil ? 0 : 1) + (c.following ? p.nodes.count : 0) <= c.limit, "part \(i)")
+            #expect((p.fence != nil) == c.fenced, "part \(i) carries the fence")
             #expect(!p.nodes.isEmpty || !p.rendered.isEmpty || i == 0, "part \(i) is empty")
             // A push goes with its node's write.
             for push in p.pushes { #expect(p.nodes.keys.contains(push.nodeName)) }
