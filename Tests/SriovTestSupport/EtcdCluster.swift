@@ -56,7 +56,7 @@ public final class EtcdCluster: Sendable {
         var members: [Member] = []
         for i in 0..<size {
             members.append(Member(
-                name: "m\(i)", clientPort: try Self.freePort(), peerPort: try Self.freePort(),
+                name: "m\(i)", clientPort: try LoopbackSockets.freePort(), peerPort: try LoopbackSockets.freePort(),
                 dataDir: root.appendingPathComponent("m\(i)").path))
         }
         self.members = members
@@ -140,25 +140,6 @@ public final class EtcdCluster: Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw EtcdClusterError(message: "etcd did not become healthy within \(timeout): \(lastError)")
-    }
-
-    /// A loopback port nothing listens on (bound, read, released).
-    public static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw EtcdClusterError(message: "socket: errno \(errno)") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let rc = withUnsafeMutablePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { p in
-                bind(fd, p, len) == 0 ? getsockname(fd, p, &len) : -1
-            }
-        }
-        guard rc == 0 else { throw EtcdClusterError(message: "binding a loopback socket: errno \(errno)") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 

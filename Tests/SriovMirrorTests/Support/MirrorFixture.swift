@@ -35,23 +35,6 @@ struct FixtureError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// A free loopback TCP port (bound and released; the tests start a server on
-/// it right after, and restart it on the same port).
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
-    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &addr) { p in
-        p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-    }
-    guard ok else { throw FixtureError("no free port") }
-    return Int(UInt16(bigEndian: addr.sin_port))
-}
-
 /// A child process started by a test, stopped by its PID.
 final class ChildProcess: @unchecked Sendable {
     // Safe: used from one test task at a time.
@@ -119,8 +102,8 @@ final class MirrorFixture: @unchecked Sendable {
     init(historyRevisions: Int = 100_000) throws {
         certs = try MirrorCertificates.shared.get()
         workDir = try RepoPaths.temporaryDirectory("sriov-mirror").path
-        controllerPort = try freeLoopbackPort()
-        apiPort = try freeLoopbackPort()
+        controllerPort = try LoopbackSockets.freePort()
+        apiPort = try LoopbackSockets.freePort()
         controller = ChildProcess(
             RepoPaths.binary("sriov-controller"),
             [

@@ -1,11 +1,12 @@
 import Glibc
 import SriovGRPC
 
-/// Raw loopback sockets for tests of connection handling.
-enum LoopbackSockets {
+/// Raw loopback sockets for tests: bound ones, and free ports for servers a
+/// test starts (and restarts) on a port of its choosing.
+public enum LoopbackSockets {
     /// Binds (and, with `listening`, listens on) a socket at 127.0.0.1:0;
     /// returns the descriptor and its port.
-    static func bound(listening: Bool) throws -> (fd: Int32, port: Int) {
+    public static func bound(listening: Bool) throws -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
@@ -26,20 +27,9 @@ enum LoopbackSockets {
     }
 
     /// A loopback port nothing listens on (bound, read, released).
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let (fd, port) = try bound(listening: false)
         close(fd)
         return port
     }
-}
-
-/// A TCP listener that never accepts: connections complete in the kernel,
-/// but nothing ever answers (no TLS handshake, no HTTP/2 preface).
-final class BlackHole {
-    let fd: Int32
-    let port: Int
-
-    init() throws { (fd, port) = try LoopbackSockets.bound(listening: true) }
-
-    deinit { close(fd) }
 }
