@@ -58,15 +58,7 @@ enum HTTP2ClientFuzz {
 
         var out: [UInt8] = []
         H2Frames.append(type: 4, flags: 0, stream: 0, payload: [], to: &out)
-        var input = FuzzInput(data)
-        while input.offset < data.count {
-            let type = input.byte(), flags = input.byte(), streamByte = input.byte()
-            let length = Int(input.byte()) | Int(input.byte()) << 8
-            let stream = streamByte < 0xF0 ? UInt32(streamByte) : 0x7FFF_FF00 | UInt32(streamByte)
-            let payload = Array(input.rest.prefix(length))
-            input.skip(payload.count)
-            H2Frames.append(type: type, flags: flags, stream: stream, payload: payload, to: &out)
-        }
+        H2Frames.appendRecords(data, to: &out)
 
         let channel: GRPCChannel
         do {

@@ -50,15 +50,7 @@ enum HTTP2ServerFuzz {
     static func run(_ data: UnsafeRawBufferPointer) {
         var out = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
         H2Frames.append(type: 4, flags: 0, stream: 0, payload: [], to: &out)
-        var input = FuzzInput(data)
-        while input.offset < data.count {
-            let type = input.byte(), flags = input.byte(), streamByte = input.byte()
-            let length = Int(input.byte()) | Int(input.byte()) << 8
-            let stream = streamByte < 0xF0 ? UInt32(streamByte) : 0x7FFF_FF00 | UInt32(streamByte)
-            let payload = Array(input.rest.prefix(length))
-            input.skip(payload.count)
-            H2Frames.append(type: type, flags: flags, stream: stream, payload: payload, to: &out)
-        }
+        H2Frames.appendRecords(data, to: &out)
         H2Frames.append(type: 6, flags: 0, stream: 0, payload: marker, to: &out)
         exchange(out, path: server.path)
     }
@@ -108,6 +100,22 @@ enum HTTP2ServerFuzz {
 
 /// HTTP/2 frames as bytes, for the fuzz targets' peers.
 enum H2Frames {
+    /// Decodes the targets' input format into frames appended to `out`: each
+    /// record is `type, flags, stream, length` (2 bytes, little-endian), then
+    /// the payload (cut short at the end of the input); a stream byte of
+    /// 0xF0 or more stands for a stream id near 2^31.
+    static func appendRecords(_ data: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        var input = FuzzInput(data)
+        while input.offset < data.count {
+            let type = input.byte(), flags = input.byte(), streamByte = input.byte()
+            let length = Int(input.byte()) | Int(input.byte()) << 8
+            let stream = streamByte < 0xF0 ? UInt32(streamByte) : 0x7FFF_FF00 | UInt32(streamByte)
+            let payload = Array(input.rest.prefix(length))
+            input.skip(payload.count)
+            append(type: type, flags: flags, stream: stream, payload: payload, to: &out)
+        }
+    }
+
     static func append(type: UInt8, flags: UInt8, stream: UInt32, payload: [UInt8], to out: inout [UInt8]) {
         let n = payload.count
         out += [UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff), type, flags]
