@@ -58,9 +58,7 @@ struct DurabilityTests {
         // etcd: the same kills of the controller, on one etcd member that
         // lives through them.
         let cluster = backend == .etcd ? try await EtcdCluster(size: 1) : nil
-        let c = try cluster.map {
-            try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", $0.endpointList, "--etcd-prefix", "/durability/"])
-        } ?? ControllerProcess()
+        let c = try cluster.map { try ControllerProcess.onEtcd($0, prefix: "/durability/") } ?? ControllerProcess()
         var rng = SplitMix64(seed: 0x5EED)
         let writes = Acknowledged()
         for round in 0...10 {

@@ -19,9 +19,8 @@ struct ReplicaTests {
     /// second that the stored derived objects match its render, so every
     /// scenario here also shows that the check finds nothing to repair when
     /// nothing is broken (it would bump generations if it did).
-    static func replica(_ cluster: EtcdCluster, prefix: String) throws -> ControllerProcess {
-        try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix,
-                                          "--derived-repair-interval", "1"])
+    static func replica(_ cluster: EtcdCluster, prefix: String, arguments: [String] = []) throws -> ControllerProcess {
+        try ControllerProcess.onEtcd(cluster, prefix: prefix, ["--derived-repair-interval", "1"] + arguments)
     }
 
     static func prefix() -> String { "/sriov-\(UUID().uuidString.prefix(8))/" }
@@ -216,8 +215,7 @@ struct ReplicaTests {
         let cluster = try await EtcdCluster(size: 1)
         let prefix = Self.prefix()
         let gc = ["--last-seen-refresh", "1", "--node-state-gc-after", "3"]
-        let a = try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix] + gc)
-        let b = try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix] + gc)
+        let a = try Self.replica(cluster, prefix: prefix, arguments: gc), b = try Self.replica(cluster, prefix: prefix, arguments: gc)
         try await a.start()
         try await b.start()
         let opA = try a.channel("operator-admin"), opB = try b.channel("operator-admin")
@@ -233,12 +231,8 @@ struct ReplicaTests {
         func collectedLines(_ c: ControllerProcess) -> [Substring] {
             c.log.split(separator: "\n").filter { $0.contains("garbage-collected the node state") }
         }
-        var left = try await remaining(opB)
-        for _ in 0..<300 where !left.isEmpty {
-            try await Task.sleep(for: .milliseconds(50))
-            left = try await remaining(opB)
-        }
-        #expect(left.isEmpty, "\(left)")
+        var left: [String] = []
+        #expect(try await eventually(.seconds(15)) { left = try await remaining(opB); return left.isEmpty }, "\(left)")
         // Each node collected once, by the leader alone.
         let infoA = try await opA.unary(Op.getServerInfo, SriovV1.GetServerInfoRequest())
         let (leader, follower) = infoA.leader ? (a, b) : (b, a)
@@ -250,22 +244,14 @@ struct ReplicaTests {
         leader.stop(signal: SIGKILL)
         let survivor = try follower.channel("operator-admin")
         defer { survivor.close() }
-        var leads = false
-        for _ in 0..<300 where !leads {
-            leads = try await survivor.unary(Op.getServerInfo, SriovV1.GetServerInfoRequest()).leader
-            if !leads { try await Task.sleep(for: .milliseconds(50)) }
-        }
-        #expect(leads)
+        #expect(try await eventually(.seconds(15)) {
+            try await survivor.unary(Op.getServerInfo, SriovV1.GetServerInfoRequest()).leader
+        })
         let late = try follower.channel("node-worker-1")
         _ = try await late.sendInventory([Objects.inventory("worker-1", sequence: 2)])
         late.close()
-        left = try await remaining(survivor)
-        #expect(left == ["worker-1"])
-        for _ in 0..<300 where !left.isEmpty {
-            try await Task.sleep(for: .milliseconds(50))
-            left = try await remaining(survivor)
-        }
-        #expect(left.isEmpty, "\(left)")
+        #expect(try await remaining(survivor) == ["worker-1"])
+        #expect(try await eventually(.seconds(15)) { left = try await remaining(survivor); return left.isEmpty }, "\(left)")
         #expect(collectedLines(follower).count == 1 && collectedLines(follower)[0].contains("worker-1"), "\(collectedLines(follower))")
     }
 
@@ -275,8 +261,7 @@ struct ReplicaTests {
         // (the store refuses any larger transaction itself).
         let cluster = try await EtcdCluster(size: 1)
         let prefix = Self.prefix()
-        let a = try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix,
-                                                  "--etcd-max-txn-ops", "2", "--derived-repair-interval", "1"])
+        let a = try Self.replica(cluster, prefix: prefix, arguments: ["--etcd-max-txn-ops", "2"])
         try await a.start()
         let op = try a.channel("operator-admin")
         defer { op.close() }
@@ -319,12 +304,8 @@ struct ReplicaTests {
         let key = "/rendered/dp/worker-1"
         let before = try #require(try await direct.get(key))
         try await direct.commit(Transaction(writes: [.delete(key: key)]))
-        var back: KeyValue?
-        for _ in 0..<100 where back == nil {
-            try await Task.sleep(for: .milliseconds(100))
-            back = try await direct.get(key)
-        }
-        #expect(back?.value == before.value)
+        #expect(try await eventually(.seconds(10)) { try await direct.get(key) != nil })
+        #expect(try await direct.get(key)?.value == before.value)
         #expect(a.log.contains("repaired derived objects"), "\(a.log.suffix(1500))")
         // A restart reads back one consistent state.
         a.stop()
@@ -383,8 +364,9 @@ struct ReplicaTests {
         let cluster = try await EtcdCluster(size: 1, tls: tls)
         #expect(cluster.endpointList.hasPrefix("https://"))
         let prefix = Self.prefix()
-        let store = ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix, "--etcd-ca", certs.path("ca.crt")]
-        let a = try ControllerProcess(arguments: store + ["--etcd-cert", certs.path("operator-admin.crt"), "--etcd-key", certs.path("operator-admin.key")])
+        let a = try Self.replica(cluster, prefix: prefix, arguments: [
+            "--etcd-ca", certs.path("ca.crt"), "--etcd-cert", certs.path("operator-admin.crt"), "--etcd-key", certs.path("operator-admin.key"),
+        ])
         try await a.start()
         let op = try a.channel("operator-admin")
         defer { op.close() }
@@ -399,8 +381,9 @@ struct ReplicaTests {
         // naming etcd, and exit status 1, before anything listens.
         let r = try TestProcess.run(ControllerProcess.binary, [
             "--listen", "127.0.0.1:0", "--tls-cert", certs.path("controller.crt"), "--tls-key", certs.path("controller.key"),
-            "--tls-ca", certs.path("ca.crt"),
-        ] + store, timeout: 60)
+            "--tls-ca", certs.path("ca.crt"), "--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix,
+            "--etcd-ca", certs.path("ca.crt"),
+        ], timeout: 60)
         #expect(r.status == 1, "\(r.output)")
         #expect(r.stderr.contains("sriov-controller: cannot use etcd at https://127.0.0.1:"), "\(r.output)")
         #expect(!r.stderr.contains("listening on"), "\(r.output)")

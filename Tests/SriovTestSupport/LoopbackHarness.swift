@@ -111,3 +111,14 @@ public func eventually(_ limit: Duration = .seconds(10), _ condition: () -> Bool
     }
     return condition()
 }
+
+/// Polls an asynchronous `condition` (an RPC, a store read) every 50 ms for
+/// up to `limit`; its last value.
+public func eventually(_ limit: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+    let end = ContinuousClock.now + limit
+    while ContinuousClock.now < end {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}

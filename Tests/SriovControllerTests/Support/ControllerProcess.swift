@@ -99,6 +99,14 @@ final class ControllerProcess: @unchecked Sendable {
     deinit { stop(signal: SIGKILL) }
 }
 
+extension ControllerProcess {
+    /// A controller whose store is `cluster`, under `prefix`, with
+    /// `arguments` besides.
+    static func onEtcd(_ cluster: EtcdCluster, prefix: String, _ arguments: [String] = []) throws -> ControllerProcess {
+        try ControllerProcess(arguments: ["--store", "etcd", "--etcd-endpoints", cluster.endpointList, "--etcd-prefix", prefix] + arguments)
+    }
+}
+
 /// Builders of the objects the tests send.
 enum Objects {
     static func policy(
