@@ -223,29 +223,14 @@ struct SriovController: AsyncParsableCommand {
         }
     }
 
-    /// Leader work with several replicas: every `interval` seconds, writes
-    /// the node specs and rendered objects that differ from the render (left
-    /// behind when a replica died between the parts of a split commit),
-    /// fenced by the term.
-    static func repairDerivedObjects(state: ControllerState, facts: ServerFacts, election: EtcdLeaderElection, interval: Int) -> Task<Void, Never> {
-        Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(interval))
-                guard facts.isLeader, let fence = election.fence else { continue }
-                _ = await state.repairDerived(fence: fence)
-            }
-        }
-    }
-
-    /// Leader work: every quarter of `after` (1 s to 60 s), deletes the node
-    /// states not reported for `after` seconds. With several replicas only
-    /// the leader does, and each delete is fenced by its term, so a deposed
-    /// leader deletes nothing and each node state is deleted once.
-    static func collectStaleNodeStates(
-        state: ControllerState, after: Int, facts: ServerFacts, election: EtcdLeaderElection?, logger: Logger
+    /// Runs `work` every `period` while this replica leads, with the compare
+    /// that fences its writes: the leader's term with several replicas, so
+    /// that a deposed leader writes nothing; nil with SQLite, whose one
+    /// replica always leads.
+    static func everyWhileLeading(
+        _ period: Duration, facts: ServerFacts, election: EtcdLeaderElection?, _ work: @escaping @Sendable (Compare?) async -> Void
     ) -> Task<Void, Never> {
-        let period = Duration.seconds(max(1, min(60, after / 4)))
-        return Task {
+        Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: period)
                 guard facts.isLeader else { continue }
@@ -254,10 +239,7 @@ struct SriovController: AsyncParsableCommand {
                     guard let f = election.fence else { continue }
                     fence = f
                 }
-                let collected = await state.collectStaleNodeStates(staleAfterSeconds: Int64(after), fence: fence)
-                if !collected.isEmpty {
-                    logger.info("node-state collection done", metadata: ["collected": "\(collected.count)"])
-                }
+                await work(fence)
             }
         }
     }
@@ -454,12 +436,26 @@ struct SriovController: AsyncParsableCommand {
                 }
             })
         }
+        // Leader work.
         if let election {
-            replicaTasks.append(Self.repairDerivedObjects(state: state, facts: facts, election: election, interval: derivedRepairInterval))
+            // Node specs and rendered objects that differ from the render:
+            // left behind by a replica that died between the parts of a split
+            // commit.
+            replicaTasks.append(Self.everyWhileLeading(.seconds(derivedRepairInterval), facts: facts, election: election) { fence in
+                _ = await state.repairDerived(fence: fence)
+            })
         }
         if nodeStateGcAfter > 0 {
-            replicaTasks.append(Self.collectStaleNodeStates(
-                state: state, after: nodeStateGcAfter, facts: facts, election: election, logger: logger))
+            // Node states not reported for --node-state-gc-after seconds,
+            // checked every quarter of that (1 s to 60 s).
+            let after = nodeStateGcAfter
+            let gcLogger = logger
+            replicaTasks.append(Self.everyWhileLeading(.seconds(max(1, min(60, after / 4))), facts: facts, election: election) { fence in
+                let collected = await state.collectStaleNodeStates(staleAfterSeconds: Int64(after), fence: fence)
+                if !collected.isEmpty {
+                    gcLogger.info("node-state collection done", metadata: ["collected": "\(collected.count)"])
+                }
+            })
         }
         logger.info("sriov-controller ready", metadata: ["revision": "\(store.currentRevision)", "store": "\(self.store)"])
 
