@@ -32,8 +32,9 @@ struct VersionCommand: AsyncParsableCommand {
     func run() async throws {
         await runCommand {
             let clientVersion = "sriovctl \(SriovctlVersion.client) (API \(CRCodec.apiVersion), gRPC sriov.v1)"
+            let clientJSON = ["version": SriovctlVersion.client, "apiVersion": CRCodec.apiVersion]
             if client {
-                print(json: ["clientVersion": ["version": SriovctlVersion.client, "apiVersion": CRCodec.apiVersion]], else: "Client Version: \(clientVersion)\n")
+                print(json: ["clientVersion": clientJSON], else: "Client Version: \(clientVersion)\n")
                 return
             }
             let c = try connection.client()
@@ -63,7 +64,7 @@ struct VersionCommand: AsyncParsableCommand {
                     server["startedAt"] = Age.timestamp(info.startedAt)
                     server["caller"] = ["identity": info.callerIdentity, "role": info.callerRole]
                 }
-                print(json: ["clientVersion": ["version": SriovctlVersion.client, "apiVersion": CRCodec.apiVersion], "server": server], else: "")
+                print(json: ["clientVersion": clientJSON, "server": server], else: "")
                 return
             }
             var text = "Client Version: \(clientVersion)\n"
