@@ -19,6 +19,21 @@ struct ClusterMirrorTests {
         try await f.applyNetwork("net-a")
     }
 
+    /// Starts the controller and the API server and seeds the controller.
+    static func startSeeded(_ f: MirrorFixture) async throws {
+        try await f.startController()
+        try await f.startAPIServer()
+        try await seed(f)
+    }
+
+    /// ``startSeeded(_:)``, then the mirror, until the cluster holds
+    /// everything.
+    static func startConverged(_ f: MirrorFixture) async throws {
+        try await startSeeded(f)
+        try f.startMirror()
+        try await f.eventually("convergence") { try await converged(f) }
+    }
+
     /// Every node state, the NAD and the ConfigMap are in the cluster as the
     /// controller has them.
     static func converged(_ f: MirrorFixture, nodes: [String] = ["worker-0", "worker-1", "worker-2"]) async throws -> Bool {
@@ -39,11 +54,7 @@ struct ClusterMirrorTests {
     @Test func convergesFromAnEmptyCluster() async throws {
         let f = try MirrorFixture()
         defer { f.shutdownNow() }
-        try await f.startController()
-        try await f.startAPIServer()
-        try await Self.seed(f)
-        try f.startMirror()
-        try await f.eventually("convergence") { try await Self.converged(f) }
+        try await Self.startConverged(f)
 
         let cr = try #require(try await f.nodeState("worker-0"))
         #expect(cr["metadata"]?["labels"]?[MirrorConfiguration.managedByLabel] == .string("sriov-mirror"))
@@ -76,11 +87,7 @@ struct ClusterMirrorTests {
     @Test func aNodeStatusChangeCostsOneRequest() async throws {
         let f = try MirrorFixture()
         defer { f.shutdownNow() }
-        try await f.startController()
-        try await f.startAPIServer()
-        try await Self.seed(f)
-        try f.startMirror()
-        try await f.eventually("convergence") { try await Self.converged(f) }
+        try await Self.startConverged(f)
         // Let the initial writes and listings settle, then count.
         try await Task.sleep(for: .milliseconds(300))
         try await f.control("DELETE", "/_test/requests")
@@ -97,9 +104,7 @@ struct ClusterMirrorTests {
     @Test func convergesFromStaleObjectsAndDeletesOnlyItsOwn() async throws {
         let f = try MirrorFixture()
         defer { f.shutdownNow() }
-        try await f.startController()
-        try await f.startAPIServer()
-        try await Self.seed(f)
+        try await Self.startSeeded(f)
         let nodes = KubePaths.nodeStates(namespace: operatorNamespace)
         // A node the controller no longer has, made by an earlier mirror run.
         try await create(f, nodes, #"{"metadata":{"name":"gone-node","labels":{"app.kubernetes.io/managed-by":"sriov-mirror"}},"spec":{}}"#)
@@ -124,9 +129,7 @@ struct ClusterMirrorTests {
     @Test func convergesUnderInjected409And429And5xx() async throws {
         let f = try MirrorFixture()
         defer { f.shutdownNow() }
-        try await f.startController()
-        try await f.startAPIServer()
-        try await Self.seed(f)
+        try await Self.startSeeded(f)
         try await f.control("POST", "/_test/faults", #"{"status":429,"count":3,"retryAfter":1,"method":"PATCH"}"#)
         try await f.control("POST", "/_test/faults", #"{"status":409,"count":2,"method":"PATCH","pathContains":"/status"}"#)
         try await f.control("POST", "/_test/faults", #"{"status":503,"count":2,"method":"PATCH","pathContains":"network-attachment-definitions"}"#)
@@ -140,11 +143,7 @@ struct ClusterMirrorTests {
     @Test func relistsAfter410AndRepairsDrift() async throws {
         let f = try MirrorFixture()
         defer { f.shutdownNow() }
-        try await f.startController()
-        try await f.startAPIServer()
-        try await Self.seed(f)
-        try f.startMirror()
-        try await f.eventually("convergence") { try await Self.converged(f) }
+        try await Self.startConverged(f)
         let listings = try #require(f.mirror?.currentStats.clusterListings)
         // Compaction ends the watch; resuming from its resourceVersion gets 410.
         try await f.control("POST", "/_test/compact")
@@ -175,11 +174,7 @@ struct ClusterMirrorTests {
     @Test func convergesAfterTheControllerRestartsMidWatch() async throws {
         let f = try MirrorFixture()
         defer { f.shutdownNow() }
-        try await f.startController()
-        try await f.startAPIServer()
-        try await Self.seed(f)
-        try f.startMirror()
-        try await f.eventually("convergence") { try await Self.converged(f) }
+        try await Self.startConverged(f)
         f.controller.stop()
         try await Task.sleep(for: .milliseconds(300))
         try await f.startController()
@@ -195,11 +190,7 @@ struct ClusterMirrorTests {
     @Test func convergesAfterTheAPIServerRestarts() async throws {
         let f = try MirrorFixture()
         defer { f.shutdownNow() }
-        try await f.startController()
-        try await f.startAPIServer()
-        try await Self.seed(f)
-        try f.startMirror()
-        try await f.eventually("convergence") { try await Self.converged(f) }
+        try await Self.startConverged(f)
         // Down: the controller keeps serving and changing meanwhile.
         f.apiServer.stop()
         try await f.reportStatus("worker-1", syncStatus: "Failed", error: "driver bind failed")
